@@ -1,0 +1,356 @@
+"""Shared plumbing of the public estimators: validation, labels, fitted state.
+
+No numerics live here: the layer stack is ``_stack``, the operator and its
+eigen-directions ``_spectral``, the readout ``_ridge`` and the probabilities
+``_calibration``.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, check_random_state, validate_data
+
+from ._activations import ACTIVATIONS
+from ._calibration import binary_logits, fit_temperature, probabilities
+from ._ridge import DEFAULT_ALPHAS, fit_ridge_loo
+from ._spectral import warn_reduced
+from ._stack import draw_weights, fit_layers, lift, rms_normalizer, transform_layers
+from ._threads import numba_threads
+
+FLOAT_DTYPES = [np.float64, np.float32]
+
+STACK_CONSTRAINTS = {
+    "n_layers": [Interval(Integral, 0, None, closed="left")],
+    "width": [Interval(Integral, 1, None, closed="left"), "array-like"],
+    "degree": [None, Interval(Integral, 1, None, closed="left")],
+    "activation": [StrOptions(set(ACTIVATIONS))],
+    "random_state": ["random_state"],
+    "n_jobs": [Integral, None],
+    "verbose": ["verbose"],
+}
+FILTER_CONSTRAINTS = {
+    "n_components": [Interval(Integral, 1, None, closed="left"), "array-like"],
+    "label_centering": ["boolean"],
+    "selection": [StrOptions({"abs", "positive", "negative"})],
+    "eig_solver": [StrOptions({"auto", "dense", "arpack"})],
+}
+READOUT_CONSTRAINTS = {
+    "head_width": [Interval(Integral, 0, None, closed="left")],
+    "alpha": [None, Interval(Real, 0, None, closed="left"), "array-like"],
+}
+
+
+def per_layer(value, n_layers, name):
+    """Expand an int or a sequence of ints to one positive int per layer."""
+    if isinstance(value, Integral):
+        return [int(value)] * n_layers
+    values = list(np.asarray(value).reshape(-1))
+    if len(values) != n_layers:
+        raise ValueError(
+            f"{name} has {len(values)} entries but n_layers={n_layers}; give one int, "
+            f"or one value per layer."
+        )
+    for v in values:
+        if not isinstance(v, Integral) or v < 1:
+            raise ValueError(f"Every entry of {name} must be an int >= 1; got {value!r}.")
+    return [int(v) for v in values]
+
+
+def check_alphas(alpha):
+    """Readout candidates as a 1-D float array."""
+    if alpha is None:
+        return DEFAULT_ALPHAS
+    alphas = np.atleast_1d(np.asarray(alpha, dtype=np.float64)).reshape(-1)
+    if alphas.size == 0 or not np.all(np.isfinite(alphas)) or np.any(alphas < 0):
+        raise ValueError(f"alpha must be non-negative and finite; got {alpha!r}.")
+    return alphas
+
+
+def new_random_state(random_state):
+    """``check_random_state``, except that ``None`` means a fresh generator.
+
+    ``check_random_state(None)`` returns NumPy's global generator; drawing from
+    it would change the global state of the caller.
+    """
+    if random_state is None:
+        return np.random.RandomState()
+    return check_random_state(random_state)
+
+
+def check_weights(sample_weight, X):
+    sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+    if not sample_weight.sum() > 0:
+        raise ValueError("sample_weight must have a positive sum; all weights are zero.")
+    return sample_weight
+
+
+def operator_labels(Y, sample_weight, centre):
+    """Labels of the moment operator: optionally centred, each column at unit RMS.
+
+    Scaling does not change a scalar label's directions; for vector labels it
+    keeps outputs in different units from dominating the unfolding.
+    """
+    Y = np.asarray(Y, dtype=np.float64)
+    total = sample_weight.sum()
+    if centre:
+        Y = Y - sample_weight @ Y / total
+    rms = np.sqrt(sample_weight @ (Y * Y) / total)
+    rms[~(rms > np.finfo(np.float64).tiny)] = 1.0
+    return Y / rms
+
+
+class BaseLoFi(BaseEstimator):
+    """Layer stack shared by every estimator; ``_filtered`` selects LoFi or lazy."""
+
+    _filtered = True
+
+    def _layer_sizes(self):
+        widths = per_layer(self.width, self.n_layers, "width")
+        if not self._filtered:
+            return widths, [None] * self.n_layers
+        return widths, per_layer(self.n_components, self.n_layers, "n_components")
+
+    def _fit_stack(self, X, labels, sample_weight, random_state, n_threads):
+        widths, n_components = self._layer_sizes()
+        state = fit_layers(
+            X,
+            labels if self._filtered else None,
+            sample_weight,
+            widths=widths,
+            n_components=n_components,
+            activation=self.activation,
+            degree=self.degree,
+            selection=getattr(self, "selection", "abs"),
+            eig_solver=getattr(self, "eig_solver", "auto"),
+            random_state=random_state,
+            n_threads=n_threads,
+            verbose=self.verbose,
+        )
+        warn_reduced(state["reduced"])
+        self.random_weights_ = state["weights"]
+        self.normalizers_ = np.asarray(state["normalizers"], dtype=np.float64)
+        if self._filtered:
+            self.components_ = state["components"]
+            self.eigenvalues_ = state["eigenvalues"]
+            self.n_components_ = np.asarray(state["n_components"], dtype=np.intp)
+        return state["H"]
+
+    def _transform_stack(self, X, n_threads):
+        components = self.components_ if self._filtered else [None] * len(self.random_weights_)
+        return transform_layers(
+            X, self.random_weights_, self.normalizers_, components, self.activation, self.degree, n_threads
+        )
+
+
+class BaseLoFiPredictor(BaseLoFi):
+    """Layer stack + random-feature head + ridge readout with leave-one-out alpha."""
+
+    def _fit_readout_model(self, X, targets, labels, sample_weight):
+        """Fit stack, head and readout; return leave-one-out readout predictions."""
+        alphas = check_alphas(self.alpha)
+        self._layer_sizes()  # parameter errors before any work
+        random_state = new_random_state(self.random_state)
+        with numba_threads(self.n_jobs) as n_threads:
+            H = self._fit_stack(X, labels, sample_weight, random_state, n_threads)
+            if self.head_width > 0:
+                self.head_normalizer_ = rms_normalizer(H, sample_weight)
+                self.head_weights_ = draw_weights(random_state, H.shape[1], self.head_width, X.dtype)
+                H = lift(H, self.head_weights_, self.head_normalizer_, self.activation, self.degree, n_threads)
+            else:
+                self.head_normalizer_, self.head_weights_ = None, None
+        coef, intercept, alpha, scores, loo = fit_ridge_loo(H, targets, sample_weight, alphas)
+        if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(intercept))):
+            raise ValueError(
+                "The ridge readout produced non-finite coefficients; the input may be too "
+                "large in magnitude for its dtype. Scale the features (e.g. StandardScaler)."
+            )
+        self.coef_ = coef.astype(X.dtype)
+        self.intercept_ = intercept.astype(X.dtype)
+        self.alpha_ = alpha
+        self.loo_scores_ = scores
+        return loo
+
+    def _readout_features(self, X):
+        with numba_threads(self.n_jobs) as n_threads:
+            H = self._transform_stack(X, n_threads)
+            if self.head_weights_ is not None:
+                H = lift(H, self.head_weights_, self.head_normalizer_, self.activation, self.degree, n_threads)
+        return H
+
+    def _raw_decision(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
+        return self._readout_features(X) @ self.coef_ + self.intercept_
+
+
+class LoFiClassifierMixin(ClassifierMixin):
+    """fit / decision_function / predict / predict_proba of the two classifiers."""
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the layers, the head and the readout.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels of any type (strings, integers, booleans).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; every statistic of the fit is weighted.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, ensure_min_samples=2)
+        check_classification_targets(y)
+        sample_weight = check_weights(sample_weight, X)
+        classes, codes = np.unique(y, return_inverse=True)
+        present = np.unique(codes[sample_weight > 0])
+        if present.size < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes with positive "
+                f"weight; the data contains only one class: {classes[present[0]]!r}."
+            )
+        one_hot = (codes[:, None] == np.arange(classes.size)[None, :]).astype(np.float64)
+        if classes.size == 2:
+            targets = 2.0 * one_hot[:, 1:] - 1.0
+            labels = targets
+        else:
+            targets = 2.0 * one_hot - 1.0
+            labels = one_hot
+        labels = operator_labels(labels, sample_weight, getattr(self, "label_centering", False))
+        loo = self._fit_readout_model(X, targets, labels, sample_weight)
+        self.classes_ = classes
+        logits = binary_logits(loo[:, 0]) if classes.size == 2 else loo
+        self.temperature_ = fit_temperature(logits, codes, sample_weight)
+        return self
+
+    def decision_function(self, X):
+        """Readout scores.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            For two classes, positive scores favour ``classes_[1]``; otherwise
+            one score per class (the ridge fit of its +-1 indicator).
+        """
+        scores = self._raw_decision(X)
+        return scores.ravel() if self.classes_.size == 2 else scores
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        scores = self.decision_function(X)
+        if self.classes_.size == 2:
+            return self.classes_[(scores > 0).astype(np.intp)]
+        return self.classes_[np.argmax(scores, axis=1)]
+
+    def predict_proba(self, X):
+        """Class probabilities by temperature scaling of the decision values.
+
+        The probabilities are ``softmax(temperature_ * logits)``, with logits
+        the decision values (``(-d, d)`` for two classes). ``temperature_`` is
+        fitted in ``fit`` on the leave-one-out decision values of the
+        readout, so it reflects out-of-sample confidence. Probabilities are a
+        monotone function of ``decision_function`` and their argmax equals
+        ``predict``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
+        """
+        scores = self.decision_function(X)
+        logits = binary_logits(scores) if self.classes_.size == 2 else scores
+        return probabilities(logits, self.temperature_)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
+        """
+        return np.log(self.predict_proba(X))
+
+
+class LoFiRegressorMixin:
+    """fit / predict of the two regressors (single and multi-output)."""
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the layers, the head and the readout.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Numeric targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; every statistic of the fit is weighted.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        X, y = validate_data(
+            self, X, y, dtype=FLOAT_DTYPES, multi_output=True, y_numeric=True, ensure_min_samples=2
+        )
+        if y.dtype.kind not in "biuf":
+            raise ValueError(f"{type(self).__name__} needs numeric targets; got dtype {y.dtype}.")
+        sample_weight = check_weights(sample_weight, X)
+        self._y_ndim = y.ndim
+        targets = y.reshape(len(y), -1).astype(np.float64)
+        labels = operator_labels(targets, sample_weight, getattr(self, "label_centering", False))
+        self._fit_readout_model(X, targets, labels, sample_weight)
+        return self
+
+    def predict(self, X):
+        """Predict targets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Same number of dimensions as the ``y`` given to ``fit``.
+        """
+        prediction = self._raw_decision(X)
+        return prediction.ravel() if self._y_ndim == 1 else prediction

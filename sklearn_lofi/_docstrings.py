@@ -1,0 +1,77 @@
+"""Parameter descriptions shared by the public estimators."""
+
+_PARAMETERS = {
+    "n_layers": """n_layers : int, default={n_layers}
+        Number of {layer_kind} layers before the {after}.""",
+    "width": """width : int or sequence of int, default={width}
+        Width ``P`` of each layer's random lift: one value for every layer,
+        or one per layer (a sequence of length ``n_layers``).""",
+    "n_components": """n_components : int or sequence of int, default={n_components}
+        Number ``K`` of directions each filtered layer keeps (one value, or
+        one per layer). When the label-weighted operator has lower numerical
+        rank (at most ``n_samples`` and ``width``) fewer are kept, with a
+        warning; the kept counts are in ``n_components_``.""",
+    "degree": """degree : int or None, default=None
+        Hermite truncation of the activation: ``degree=d`` replaces the
+        activation by the first ``d + 1`` terms of its expansion in
+        normalised Hermite polynomials, so that each layer can only form
+        polynomials of degree ``<= d`` of its (normalised) input. ``None``
+        keeps the full activation.""",
+    "activation": """activation : {{"relu", "erf", "tanh", "sigmoid", "identity"}}, default="relu"
+        Pointwise non-linearity of every lift. Odd activations (``erf``,
+        ``tanh``, ``identity``) can only form odd functions of the input.""",
+    "head_width": """head_width : int, default={head_width}
+        Width of the unfiltered random-feature lift between the last layer
+        and the ridge readout (the paper's "plain random-feature head").
+        ``0`` fits the readout on the last representation directly.""",
+    "alpha": """alpha : float, array-like of float or None, default=None
+        Ridge strength of the readout. A float fixes it; an array-like gives
+        candidates chosen by leave-one-out on the training data; ``None`` uses
+        the candidates ``numpy.logspace(-6, 6, 25)``.""",
+    "label_centering": """label_centering : bool, default={label_centering}
+        Subtract the (weighted) mean of the labels before forming the
+        label-weighted operator. Without centring, imbalanced classes shift
+        the operator towards the plain (label-free) covariance.""",
+    "selection": """selection : {{"abs", "positive", "negative"}}, default="abs"
+        Which eigen-directions of a scalar label's operator a layer keeps: the
+        largest ``|eigenvalue|`` (both signs), or only the most positive or
+        most negative. Vector labels (multi-class, multi-output) support only
+        ``"abs"``.""",
+    "eig_solver": """eig_solver : {{"auto", "dense", "arpack"}}, default="auto"
+        Eigensolver of the ``width x width`` operator: LAPACK's dense ``eigh``,
+        or ARPACK's Lanczos for a few directions of a wide layer. ``"auto"``
+        uses ARPACK when ``width >= 3000`` and ``n_components <= width / 10``.""",
+    "target_type": """target_type : {{"auto", "continuous", "binary", "multiclass"}}, default="auto"
+        How ``y`` becomes the operator's labels: a +-1 scalar for binary
+        targets, one-hot columns for multi-class ones, the values themselves
+        for continuous (single or multi-output) ones. ``"auto"`` infers it
+        with :func:`sklearn.utils.multiclass.type_of_target`.""",
+    "random_state": """random_state : int, RandomState instance or None, default=None
+        Seeds the random lifts (and the ARPACK start vector). Pass an int for
+        reproducible results. ``None`` draws fresh randomness and never touches
+        NumPy's global generator.""",
+    "n_jobs": """n_jobs : int or None, default=None
+        Threads of the compiled activation kernels. ``None`` keeps numba's
+        current setting, ``-1`` uses all threads numba started with; the value
+        is clamped to that number. Results do not depend on it. Matrix products
+        use the BLAS thread pool (control it with ``threadpoolctl``).""",
+    "verbose": """verbose : int, default=0
+        Print one line per layer during ``fit`` when positive.""",
+}
+
+
+def fill_doc(**defaults):
+    """Substitute ``{parameters:name,name,...}``-style blocks in a docstring.
+
+    The class docstring contains ``{params}``; it is replaced by the shared
+    descriptions of the names given in ``defaults["names"]``, formatted with
+    the remaining ``defaults``.
+    """
+    names = defaults.pop("names")
+
+    def decorate(cls):
+        block = "\n\n    ".join(_PARAMETERS[name].format(**defaults) for name in names)
+        cls.__doc__ = cls.__doc__.replace("{params}", block)
+        return cls
+
+    return decorate

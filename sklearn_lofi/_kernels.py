@@ -1,0 +1,117 @@
+"""Compiled (numba) kernels for what BLAS cannot fuse.
+
+The lift ``Z = sigma(H W / c) / sqrt(P)`` is a BLAS product followed by an
+element-wise pass. That pass is done here, in place on the product, so that the
+n x P array is written once. Every kernel is compiled twice from the same
+Python source, serial and ``parallel=True``; the parallel one is used only when
+more than one numba thread is allowed. Work is split by rows and every element
+is computed independently, so results do not depend on the thread count.
+
+Compilation is lazy (first fit) and cached on disk when a writable cache
+location exists; ``SKLEARN_LOFI_NUMBA_CACHE=0`` switches caching off. A
+read-only installation without ``NUMBA_CACHE_DIR`` simply compiles each session.
+"""
+
+import math
+import os
+
+import numba
+import numpy as np
+
+from ._activations import ACTIVATION_CODES, HERMITE_CODE, activation_function, hermite_series
+
+
+def _cache_enabled():
+    if os.environ.get("SKLEARN_LOFI_NUMBA_CACHE", "1").strip().lower() in ("0", "false", "no", "off"):
+        return False
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return True
+    # numba writes its cache next to the source file (``__pycache__``); without
+    # write access there it would raise "no locator available" at compile time.
+    here = os.path.dirname(os.path.abspath(__file__))
+    pycache = os.path.join(here, "__pycache__")
+    target = pycache if os.path.isdir(pycache) else here
+    return os.access(target, os.W_OK)
+
+
+_CACHE = _cache_enabled()
+
+
+def _activate_rows(A, code, coefficients, scale):
+    n_rows, n_cols = A.shape
+    for i in numba.prange(n_rows):
+        row = A[i]
+        if code == 0:  # identity
+            for j in range(n_cols):
+                row[j] = row[j] * scale
+        elif code == 1:  # relu
+            for j in range(n_cols):
+                t = row[j]
+                row[j] = t * scale if t > 0 else 0.0
+        elif code == 2:  # erf
+            for j in range(n_cols):
+                row[j] = math.erf(row[j]) * scale
+        elif code == 3:  # tanh
+            for j in range(n_cols):
+                row[j] = math.tanh(row[j]) * scale
+        elif code == 4:  # sigmoid, written to avoid overflow of exp for large |t|
+            for j in range(n_cols):
+                t = row[j]
+                if t >= 0:
+                    row[j] = scale / (1.0 + math.exp(-t))
+                else:
+                    e = math.exp(t)
+                    row[j] = scale * e / (1.0 + e)
+        else:  # truncated Hermite series, normalised three-term recurrence
+            degree = coefficients.shape[0] - 1
+            for j in range(n_cols):
+                t = row[j]
+                h_prev = 1.0
+                total = coefficients[0]
+                if degree >= 1:
+                    h_curr = t
+                    total += coefficients[1] * h_curr
+                    for k in range(1, degree):
+                        h_next = (t * h_curr - math.sqrt(k) * h_prev) / math.sqrt(k + 1.0)
+                        total += coefficients[k + 1] * h_next
+                        h_prev = h_curr
+                        h_curr = h_next
+                row[j] = total * scale
+
+
+_activate_serial = numba.njit(_activate_rows, cache=_CACHE, nogil=True)
+_activate_parallel = numba.njit(_activate_rows, cache=_CACHE, nogil=True, parallel=True)
+
+
+def activation_code(activation, degree):
+    """Kernel code and Hermite coefficients for an activation (truncated or not)."""
+    from ._activations import hermite_coefficients
+
+    if degree is None:
+        return ACTIVATION_CODES[activation], np.zeros(1, dtype=np.float64)
+    return HERMITE_CODE, hermite_coefficients(activation, degree)
+
+
+def apply_activation_(A, activation, degree, scale, n_threads=1):
+    """Overwrite ``A`` (C-contiguous, 2-D) with ``scale * sigma(A)``.
+
+    ``sigma`` is ``activation``, or its Hermite truncation at ``degree`` when
+    ``degree`` is not None. ``scale`` must be a Python float so that a float32
+    ``A`` stays float32.
+    """
+    code, coefficients = activation_code(activation, degree)
+    coefficients = coefficients.astype(A.dtype)
+    kernel = _activate_parallel if n_threads > 1 else _activate_serial
+    kernel(A, code, coefficients, A.dtype.type(scale))
+    return A
+
+
+def apply_activation_numpy(A, activation, degree, scale):
+    """NumPy twin of :func:`apply_activation_` (returns a new array)."""
+    from ._activations import hermite_coefficients
+
+    if degree is None:
+        out = activation_function(activation)(A)
+    else:
+        out = hermite_series(A, hermite_coefficients(activation, degree).astype(A.dtype))
+    return (out * scale).astype(A.dtype, copy=False)
