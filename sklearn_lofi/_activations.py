@@ -17,6 +17,7 @@ can check them against quadrature as an independent reference.
 """
 
 import math
+import warnings
 from functools import lru_cache
 
 import numpy as np
@@ -44,8 +45,8 @@ def _hermite_at_zero(j):
     """Probabilists' Hermite polynomial He_j evaluated at 0."""
     if j % 2:
         return 0.0
-    # He_{2m}(0) = (-1)^m (2m - 1)!!
-    return (-1.0) ** (j // 2) * special.factorial2(j - 1, exact=True)
+    # He_{2m}(0) = (-1)^m (2m - 1)!!, with (-1)!! = 1
+    return (-1.0) ** (j // 2) * float(np.prod(np.arange(j - 1, 0, -2, dtype=np.float64)))
 
 
 def _physicists_hermite_at_zero(j):
@@ -85,8 +86,12 @@ def _unnormalised_coefficient(name, k):
     def integrand(t):
         return sigma(t) * he_k(t) * math.exp(-0.5 * t * t) / math.sqrt(2.0 * math.pi)
 
-    left, _ = integrate.quad(integrand, -np.inf, 0.0, limit=400, epsabs=1e-14, epsrel=1e-12)
-    right, _ = integrate.quad(integrand, 0.0, np.inf, limit=400, epsabs=1e-14, epsrel=1e-12)
+    with warnings.catch_warnings():
+        # High-degree integrands oscillate and cancel; QUADPACK then reports
+        # round-off at the 1e-14 level, far below what the tests demand.
+        warnings.simplefilter("ignore", integrate.IntegrationWarning)
+        left, _ = integrate.quad(integrand, -np.inf, 0.0, limit=400, epsabs=1e-14, epsrel=1e-12)
+        right, _ = integrate.quad(integrand, 0.0, np.inf, limit=400, epsabs=1e-14, epsrel=1e-12)
     return left + right
 
 

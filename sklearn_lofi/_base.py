@@ -288,7 +288,7 @@ class LoFiClassifierMixin(ClassifierMixin):
         """
         scores = self.decision_function(X)
         logits = binary_logits(scores) if self.classes_.size == 2 else scores
-        return probabilities(logits, self.temperature_)
+        return probabilities(logits, self.temperature_).astype(scores.dtype, copy=False)
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`.

@@ -152,7 +152,7 @@ class LoFiTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseLoF
     def _labels(self, y, sample_weight):
         target_type = self.target_type
         if target_type == "auto":
-            inferred = type_of_target(y, input_name="y")
+            inferred = type_of_target(y, input_name="y", raise_unknown=True)
             target_type = {"binary": "binary", "multiclass": "multiclass"}.get(inferred, "continuous")
         if target_type == "continuous":
             if y.dtype.kind not in "biuf":

@@ -48,7 +48,8 @@ def draw_weights(random_state, n_inputs, width, dtype):
 
 def lift(H, weights, normalizer, activation, degree, n_threads=1):
     """``sigma(H W / c) / sqrt(P)`` as a new C-contiguous array."""
-    pre_activation = np.ascontiguousarray((H * (1.0 / normalizer)) @ weights)
+    # float(): a NumPy float64 scalar would promote float32 H to float64 (NEP 50)
+    pre_activation = np.ascontiguousarray((H * (1.0 / float(normalizer))) @ weights)
     scale = 1.0 / math.sqrt(weights.shape[1])
     return apply_activation_(pre_activation, activation, degree, scale, n_threads)
 

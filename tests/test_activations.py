@@ -1,0 +1,94 @@
+"""Hermite expansions of the activations and the compiled activation kernel."""
+
+import math
+
+import numpy as np
+import pytest
+from numpy.polynomial import hermite_e
+
+from sklearn_lofi._activations import ACTIVATIONS, activation_function, hermite_coefficients, hermite_series
+from sklearn_lofi._kernels import apply_activation_, apply_activation_numpy
+
+
+def _gauss_hermite_coefficients(name, degree, n_nodes=300):
+    # Independent reference: Gauss-Hermite quadrature for the weight exp(-t^2/2).
+    nodes, weights = hermite_e.hermegauss(n_nodes)
+    weights = weights / np.sqrt(2 * np.pi)
+    values = activation_function(name)(nodes)
+    coefficients = []
+    for k in range(degree + 1):
+        basis = hermite_e.hermeval(nodes, np.eye(degree + 1)[k])
+        coefficients.append(np.sum(weights * values * basis) / math.sqrt(math.factorial(k)))
+    return np.array(coefficients)
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_coefficients_agree_with_gauss_hermite_quadrature(name):
+    degree = 8
+    ours = hermite_coefficients(name, degree)
+    reference = _gauss_hermite_coefficients(name, degree)
+    # ReLU's kink limits Gauss-Hermite quadrature to about 5e-4 at 300 nodes;
+    # its closed forms are checked exactly in test_known_closed_forms.
+    atol = 1e-3 if name == "relu" else 1e-9
+    np.testing.assert_allclose(ours, reference, atol=atol)
+
+
+@pytest.mark.parametrize("name", ["relu", "erf", "tanh", "sigmoid"])
+def test_parseval_the_series_converges_to_the_activation_energy(name):
+    # sum_k c_k^2 = E[sigma(g)^2]; the tail beyond degree 40 is small.
+    coefficients = hermite_coefficients(name, 40)
+    nodes, weights = hermite_e.hermegauss(200)
+    energy = np.sum(weights / np.sqrt(2 * np.pi) * activation_function(name)(nodes) ** 2)
+    assert abs(np.sum(coefficients**2) - energy) < 5e-3 * energy
+
+
+def test_known_closed_forms():
+    np.testing.assert_allclose(hermite_coefficients("relu", 2), [1 / np.sqrt(2 * np.pi), 0.5,
+                                                                1 / np.sqrt(2 * np.pi) / np.sqrt(2)])
+    np.testing.assert_allclose(hermite_coefficients("identity", 3), [0, 1, 0, 0])
+    coefficients = hermite_coefficients("erf", 3)
+    assert coefficients[0] == 0 and coefficients[2] == 0  # odd function
+    np.testing.assert_allclose(coefficients[1], 2 / np.sqrt(3 * np.pi))
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+@pytest.mark.parametrize("degree", [1, 2, 3, 5])
+def test_truncated_features_are_polynomials_of_the_preactivation(name, degree):
+    t = np.linspace(-3, 3, 61)
+    A = t[None, :].copy()
+    values = apply_activation_(A, name, degree, 1.0)[0]
+    # Exactly a polynomial of degree <= d: the degree-d least-squares fit is exact ...
+    fit = np.polynomial.polynomial.polyfit(t, values, degree)
+    np.testing.assert_allclose(np.polynomial.polynomial.polyval(t, fit), values, atol=1e-10)
+    # ... and its leading coefficient is c_d / sqrt(d!) (He_d is monic).
+    c = hermite_coefficients(name, degree)
+    np.testing.assert_allclose(fit[degree], c[degree] / math.sqrt(math.factorial(degree)), atol=1e-9)
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+@pytest.mark.parametrize("degree", [None, 3])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_kernel_agrees_with_numpy_twin(name, degree, dtype, n_threads):
+    rng = np.random.RandomState(0)
+    A = (3 * rng.standard_normal((50, 33))).astype(dtype)
+    expected = apply_activation_numpy(A, name, degree, 0.25)
+    got = apply_activation_(A.copy(), name, degree, 0.25, n_threads)
+    assert got.dtype == dtype
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, expected, rtol=rtol, atol=rtol * 1e-2)
+
+
+def test_sigmoid_kernel_does_not_overflow():
+    A = np.array([[-800.0, 800.0, 0.0]])
+    with np.errstate(all="raise"):
+        out = apply_activation_(A, "sigmoid", None, 1.0)
+    np.testing.assert_allclose(out, [[0.0, 1.0, 0.5]])
+
+
+def test_hermite_series_matches_numpy_hermite_e():
+    rng = np.random.RandomState(1)
+    t = rng.standard_normal(20)
+    c = rng.standard_normal(6)
+    monic = c / np.sqrt([math.factorial(k) for k in range(6)])
+    np.testing.assert_allclose(hermite_series(t, c), hermite_e.hermeval(t, monic), rtol=1e-12)

@@ -1,0 +1,89 @@
+"""Leave-one-out ridge readout against scikit-learn's RidgeCV and brute force."""
+
+import numpy as np
+import pytest
+from sklearn.linear_model import Ridge, RidgeCV
+
+from sklearn_lofi._ridge import fit_ridge_loo
+
+ALPHAS = np.logspace(-4, 3, 15)
+
+
+def _data(n, p, m=1, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.standard_normal((n, p)) + 0.5
+    Y = X @ rng.standard_normal((p, m)) + 2.0 + 0.5 * rng.standard_normal((n, m))
+    return X, Y
+
+
+@pytest.mark.parametrize("n, p", [(60, 15), (20, 50)])
+@pytest.mark.parametrize("m", [1, 3])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_matches_ridgecv(n, p, m, weighted):
+    X, Y = _data(n, p, m)
+    w = np.random.RandomState(1).uniform(0.1, 4.0, n) if weighted else np.ones(n)
+    coef, intercept, alpha, _, _ = fit_ridge_loo(X, Y, w, ALPHAS)
+    reference = RidgeCV(alphas=ALPHAS).fit(X, Y if m > 1 else Y.ravel(), sample_weight=w)
+    assert alpha == pytest.approx(reference.alpha_)
+    np.testing.assert_allclose(coef.T.reshape(reference.coef_.shape), reference.coef_, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(intercept.reshape(np.shape(reference.intercept_)), reference.intercept_, rtol=1e-8)
+
+
+def test_loo_predictions_and_scores_match_brute_force():
+    X, Y = _data(25, 6)
+    w = np.random.RandomState(2).uniform(0.5, 2.0, 25)
+    alphas = [0.01, 1.0, 30.0]
+    _, _, alpha, scores, loo = fit_ridge_loo(X, Y, w, alphas)
+    for k, a in enumerate(alphas):
+        residuals = []
+        for i in range(25):
+            keep = np.arange(25) != i
+            model = Ridge(alpha=a).fit(X[keep], Y[keep], sample_weight=w[keep])
+            prediction = model.predict(X[i : i + 1])
+            residuals.append(np.sqrt(w[i]) * (Y[i] - prediction[0]))
+            if a == alpha:
+                np.testing.assert_allclose(loo[i], prediction[0], rtol=1e-8)
+        np.testing.assert_allclose(scores[k], np.mean(np.square(residuals)), rtol=1e-8)
+
+
+def test_zero_weight_rows_are_ignored():
+    X, Y = _data(40, 8)
+    w = np.ones(40)
+    w[:10] = 0.0
+    coef, intercept, alpha, _, _ = fit_ridge_loo(X, Y, w, ALPHAS)
+    coef2, intercept2, alpha2, _, _ = fit_ridge_loo(X[10:], Y[10:], w[10:], ALPHAS)
+    assert alpha == alpha2
+    np.testing.assert_allclose(coef, coef2, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(intercept, intercept2, rtol=1e-9)
+
+
+def test_integer_weights_equal_repeated_rows_at_fixed_alpha():
+    X, Y = _data(30, 5)
+    counts = np.random.RandomState(3).randint(0, 4, 30)
+    coef, intercept, *_ = fit_ridge_loo(X, Y, counts.astype(float), [0.7])
+    rows = np.repeat(np.arange(30), counts)
+    coef2, intercept2, *_ = fit_ridge_loo(X[rows], Y[rows], np.ones(rows.size), [0.7])
+    np.testing.assert_allclose(coef, coef2, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(intercept, intercept2, rtol=1e-9)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 1e-15, 1e-8, 1e3])
+def test_edge_alphas_and_rank_deficiency_stay_finite(alpha):
+    X, Y = _data(30, 10)
+    X[:, 3] = X[:, 2]  # rank deficient
+    X[:, 5] = 7.0  # constant column
+    coef, intercept, _, scores, loo = fit_ridge_loo(X, Y, np.ones(30), [alpha])
+    assert np.all(np.isfinite(coef)) and np.all(np.isfinite(loo)) and np.all(np.isfinite(scores))
+    if alpha == 0.0:  # minimum-norm least squares
+        np.testing.assert_allclose(X @ coef + intercept, X @ np.linalg.lstsq(
+            np.column_stack([X, np.ones(30)]), Y, rcond=None)[0][:10] + np.linalg.lstsq(
+            np.column_stack([X, np.ones(30)]), Y, rcond=None)[0][10], rtol=1e-6, atol=1e-8)
+
+
+def test_constant_features_give_the_weighted_mean():
+    X = np.ones((10, 3))
+    Y = np.arange(10.0)[:, None]
+    w = np.arange(1.0, 11.0)
+    coef, intercept, *_ = fit_ridge_loo(X, Y, w, ALPHAS)
+    np.testing.assert_allclose(coef, 0.0)
+    np.testing.assert_allclose(intercept, [np.average(Y[:, 0], weights=w)])

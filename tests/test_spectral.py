@@ -1,0 +1,163 @@
+"""The label-weighted operator and its kept directions against dense NumPy references."""
+
+import numpy as np
+import pytest
+from scipy.linalg import subspace_angles
+
+from sklearn_lofi._spectral import canonical_signs, label_moments, top_directions
+
+
+def _lifted(n=120, d=6, width=40, seed=0, dtype=np.float64):
+    rng = np.random.RandomState(seed)
+    X = rng.standard_normal((n, d))
+    W = rng.standard_normal((d, width))
+    Z = np.maximum(X @ W / np.sqrt(d), 0) / np.sqrt(width)
+    return X, Z.astype(dtype)
+
+
+def _reference_operator(Z, y, w):
+    # Sum of rank-one terms, written independently of the library's BLAS form.
+    C = np.zeros((Z.shape[1], Z.shape[1]))
+    for z_i, y_i, w_i in zip(Z, y, w):
+        C += w_i * y_i * np.outer(z_i, z_i)
+    return C / w.sum()
+
+
+def _reference_top_abs(C, k):
+    values, vectors = np.linalg.eigh(C)
+    order = np.argsort(-np.abs(values), kind="stable")[:k]
+    return values[order], vectors[:, order]
+
+
+def test_operator_matches_dense_reference_with_weights():
+    X, Z = _lifted()
+    rng = np.random.RandomState(1)
+    y = np.sign(X[:, 0] * X[:, 1])
+    w = rng.uniform(0.2, 3.0, len(y))
+    T = label_moments(Z, y[:, None], w)
+    np.testing.assert_allclose(T[0], _reference_operator(Z, y, w), rtol=1e-12, atol=1e-15)
+
+
+def test_grouped_and_per_column_operators_agree():
+    # One-hot labels take the grouped path (few distinct rows); a jittered copy
+    # of the same labels takes the per-column path.
+    X, Z = _lifted(n=200)
+    rng = np.random.RandomState(2)
+    codes = rng.randint(0, 4, len(Z))
+    Y = np.eye(4)[codes] - 0.25
+    w = rng.uniform(0.5, 2.0, len(Z))
+    grouped = label_moments(Z, Y, w)
+    for c in range(4):
+        np.testing.assert_allclose(grouped[c], _reference_operator(Z, Y[:, c], w), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("k", [1, 5, 12])
+def test_kept_subspace_matches_dense_eigh_by_principal_angles(k):
+    X, Z = _lifted()
+    y = np.where(np.abs(X[:, 0]) < 0.67, 1.0, -1.0)
+    w = np.ones(len(y))
+    T = label_moments(Z, y[:, None], w)
+    values, vectors, _ = top_directions(T, k, random_state=np.random.RandomState(0))
+    ref_values, ref_vectors = _reference_top_abs(_reference_operator(Z, y, w), k)
+    np.testing.assert_allclose(values, ref_values, rtol=1e-9, atol=1e-14)
+    assert np.max(subspace_angles(vectors, ref_vectors)) < 1e-8
+    np.testing.assert_allclose(vectors.T @ vectors, np.eye(k), atol=1e-12)
+
+
+def test_arpack_and_dense_paths_agree():
+    X, Z = _lifted(n=300, width=80)
+    y = np.sign(X[:, 0] * X[:, 2])
+    T = label_moments(Z, y[:, None], np.ones(len(y)))
+    dense = top_directions(T, 6, eig_solver="dense", random_state=np.random.RandomState(0))
+    arpack = top_directions(T, 6, eig_solver="arpack", random_state=np.random.RandomState(0))
+    np.testing.assert_allclose(arpack[0], dense[0], rtol=1e-8)
+    np.testing.assert_allclose(arpack[1], dense[1], atol=1e-7)  # same canonical signs
+
+
+def test_both_signs_are_reachable_and_selection_rules():
+    # A diagonal operator with known spectrum: the |lambda| rule must take the
+    # large negative eigenvalue, "positive"/"negative" only their own sign.
+    diag = np.array([0.5, -3.0, 2.0, -1.0, 0.1])
+    T = np.diag(diag)[None]
+    values, vectors, _ = top_directions(T, 3, random_state=np.random.RandomState(0))
+    np.testing.assert_allclose(values, [-3.0, 2.0, -1.0])
+    np.testing.assert_allclose(np.abs(vectors), np.eye(5)[:, [1, 2, 3]])
+    pos, _, dropped = top_directions(T, 3, selection="positive", random_state=np.random.RandomState(0))
+    np.testing.assert_allclose(pos, [2.0, 0.5, 0.1])
+    neg, _, dropped = top_directions(T, 3, selection="negative", random_state=np.random.RandomState(0))
+    np.testing.assert_allclose(neg, [-3.0, -1.0])
+    assert dropped == 1
+
+
+def test_ties_between_signs_put_positive_first():
+    T = np.diag([1.0, -2.0, 2.0, 0.5])[None]
+    values, _, _ = top_directions(T, 2, random_state=np.random.RandomState(0))
+    np.testing.assert_allclose(values, [2.0, -2.0])
+
+
+def test_unfolding_of_a_scalar_label_is_the_abs_eigenvalue_rule():
+    # For m = 1 the top left singular vectors of [T_1] are the top-|lambda|
+    # eigenvectors of T_1: run the vector path on a scalar label by adding a
+    # zero column (which contributes nothing to sum_c T_c^2).
+    X, Z = _lifted()
+    y = np.sign(X[:, 0] * X[:, 1])
+    w = np.ones(len(y))
+    scalar_values, scalar_vectors, _ = top_directions(label_moments(Z, y[:, None], w), 6,
+                                                       random_state=np.random.RandomState(0))
+    Y = np.column_stack([y, np.zeros_like(y)])
+    vector_values, vector_vectors, _ = top_directions(label_moments(Z, Y, w), 6,
+                                                       random_state=np.random.RandomState(0))
+    np.testing.assert_allclose(vector_values, np.abs(scalar_values), rtol=1e-6)
+    assert np.max(subspace_angles(vector_vectors, scalar_vectors)) < 1e-6
+
+
+def test_vector_labels_match_unfolding_svd():
+    X, Z = _lifted(n=150)
+    rng = np.random.RandomState(3)
+    Y = rng.standard_normal((len(Z), 3))
+    w = np.ones(len(Z))
+    T = label_moments(Z, Y, w)
+    values, vectors, _ = top_directions(T, 5, random_state=np.random.RandomState(0))
+    unfolding = np.hstack([_reference_operator(Z, Y[:, c], w) for c in range(3)])
+    U, s, _ = np.linalg.svd(unfolding)
+    np.testing.assert_allclose(values, s[:5], rtol=1e-6)
+    assert np.max(subspace_angles(vectors, U[:, :5])) < 1e-6
+
+
+def test_rank_deficient_operator_keeps_only_its_rank():
+    # n = 8 rows: the P x P operator has rank <= 8.
+    X, Z = _lifted(n=8, width=40)
+    y = np.array([1, -1] * 4, dtype=float)
+    values, vectors, dropped = top_directions(label_moments(Z, y[:, None], np.ones(8)), 20,
+                                              random_state=np.random.RandomState(0))
+    assert vectors.shape[1] <= 8 and dropped >= 12
+    assert np.all(np.abs(values) > 1e-8 * np.abs(values).max())
+
+
+def test_zero_operator_keeps_one_direction():
+    values, vectors, dropped = top_directions(np.zeros((1, 4, 4)), 3, random_state=np.random.RandomState(0))
+    assert vectors.shape == (4, 1) and dropped == 3
+
+
+def test_float32_stays_float32_and_agrees():
+    X, Z = _lifted()
+    y = np.sign(X[:, 0] * X[:, 1])
+    w = np.ones(len(y))
+    v64, V64, _ = top_directions(label_moments(Z, y[:, None], w), 4, random_state=np.random.RandomState(0))
+    v32, V32, _ = top_directions(label_moments(Z.astype(np.float32), y[:, None], w), 4,
+                                 random_state=np.random.RandomState(0))
+    assert V32.dtype == np.float32 and v32.dtype == np.float32
+    np.testing.assert_allclose(v32, v64, rtol=1e-3)
+    assert np.max(subspace_angles(V32.astype(np.float64), V64)) < 1e-3
+
+
+def test_canonical_signs():
+    V = np.array([[0.1, -0.9], [-0.8, 0.2], [0.3, 0.3]])
+    F = canonical_signs(V)
+    np.testing.assert_allclose(F, [[-0.1, 0.9], [0.8, -0.2], [-0.3, -0.3]])
+    np.testing.assert_allclose(canonical_signs(-V), F)
+
+
+def test_selection_other_than_abs_rejected_for_vector_labels():
+    with pytest.raises(ValueError, match="scalar label"):
+        top_directions(np.zeros((2, 3, 3)), 1, selection="positive", random_state=np.random.RandomState(0))
