@@ -158,7 +158,7 @@ class BaseLoFiPredictor(BaseLoFi):
             if self.head_width > 0:
                 self.head_normalizer_ = rms_normalizer(H, sample_weight)
                 self.head_weights_ = draw_weights(random_state, H.shape[1], self.head_width, X.dtype)
-                H = lift(H, self.head_weights_, self.head_normalizer_, self.activation, self.degree, n_threads)
+                H = lift(H, self.head_weights_, self.head_normalizer_, self.activation, None, n_threads)
             else:
                 self.head_normalizer_, self.head_weights_ = None, None
         coef, intercept, alpha, scores, loo = fit_ridge_loo(H, targets, sample_weight, alphas)
@@ -177,7 +177,7 @@ class BaseLoFiPredictor(BaseLoFi):
         with numba_threads(self.n_jobs) as n_threads:
             H = self._transform_stack(X, n_threads)
             if self.head_weights_ is not None:
-                H = lift(H, self.head_weights_, self.head_normalizer_, self.activation, self.degree, n_threads)
+                H = lift(H, self.head_weights_, self.head_normalizer_, self.activation, None, n_threads)
         return H
 
     def _raw_decision(self, X):

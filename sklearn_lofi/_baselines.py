@@ -31,7 +31,7 @@ _ATTRIBUTES = """
         Mean squared leave-one-out residual of each candidate.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit`` (string column names only)."""
 
 

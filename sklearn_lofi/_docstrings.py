@@ -16,7 +16,9 @@ _PARAMETERS = {
         activation by the first ``d + 1`` terms of its expansion in
         normalised Hermite polynomials, so that each layer can only form
         polynomials of degree ``<= d`` of its (normalised) input. ``None``
-        keeps the full activation.""",
+        keeps the full activation. The random-feature head of the predictors
+        always uses the full activation (a layer keeps directions whose
+        *squares* carry the label, so the head must stay non-linear).""",
     "activation": """activation : {{"relu", "erf", "tanh", "sigmoid", "identity"}}, default="relu"
         Pointwise non-linearity of every lift. Odd activations (``erf``,
         ``tanh``, ``identity``) can only form odd functions of the input.""",
@@ -40,7 +42,7 @@ _PARAMETERS = {
     "eig_solver": """eig_solver : {{"auto", "dense", "arpack"}}, default="auto"
         Eigensolver of the ``width x width`` operator: LAPACK's dense ``eigh``,
         or ARPACK's Lanczos for a few directions of a wide layer. ``"auto"``
-        uses ARPACK when ``width >= 3000`` and ``n_components <= width / 10``.""",
+        uses ARPACK when ``width >= 200`` and ``n_components <= width / 4``.""",
     "target_type": """target_type : {{"auto", "continuous", "binary", "multiclass"}}, default="auto"
         How ``y`` becomes the operator's labels: a +-1 scalar for binary
         targets, one-hot columns for multi-class ones, the values themselves

@@ -77,7 +77,7 @@ class LoFiTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseLoF
         Class labels when ``y`` was treated as classes, else None.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit`` (only when ``X`` has string
         column names).
 
@@ -299,7 +299,7 @@ class NeuralLoFiClassifier(LoFiClassifierMixin, BaseLoFiPredictor):
         Softmax temperature of ``predict_proba``.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit`` (string column names only).
 
     See Also
@@ -397,7 +397,7 @@ class NeuralLoFiRegressor(MultiOutputMixin, RegressorMixin, LoFiRegressorMixin, 
         Mean squared leave-one-out residual of each candidate.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit`` (string column names only).
 
     See Also
