@@ -382,7 +382,10 @@ def _run_folds(models, dataset, splits, n_jobs, progress):
         except Exception as exc:
             raise _FoldError(name, i, len(splits), exc) from exc
 
-    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    try:  # joblib >= 1.4: report folds as they finish
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    except ValueError:
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator")
     for i, out in parallel(delayed(job)(name, i) for name, i in tasks):
         record(out[0], i, out)
     return results
