@@ -13,6 +13,7 @@ import argparse
 import sys
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -170,7 +171,12 @@ def build_parser():
         "--n-jobs", type=_n_jobs, default=None, metavar="N", help="run N folds at once (default: one at a time)"
     )
     run.add_argument(
-        "--save", metavar="PATH", help="refit the Neural LoFi pipeline on all rows and save it with joblib.dump"
+        "--save",
+        metavar="PATH",
+        help=(
+            "refit the Neural LoFi pipeline (preprocessing included) on all rows used and save it with "
+            "joblib.dump; it predicts from the feature columns in file order (2-D array or data frame)"
+        ),
     )
     run.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     run.add_argument("--debug", action="store_true", help="show full tracebacks instead of one-line errors")
@@ -180,14 +186,18 @@ def build_parser():
 # --------------------------------------------------------------------------- data
 
 
+@dataclass
 class _Dataset:
-    """What the run needs: name, X, y, task, preprocessing, description."""
+    """What a run needs: the data, the task and the preprocessing step."""
 
-    def __init__(self, name, X, y, task, task_reason, preprocessor, n_features, n_categorical):
-        self.name, self.X, self.y = name, X, y
-        self.task, self.task_reason = task, task_reason
-        self.preprocessor = preprocessor
-        self.n_features, self.n_categorical = n_features, n_categorical
+    name: str
+    X: np.ndarray
+    y: np.ndarray
+    task: str
+    task_reason: str
+    preprocessor: object
+    n_features: int
+    n_categorical: int
 
 
 def _resolve_task(requested, y, kind, target):
@@ -226,16 +236,16 @@ def _load(args):
 
         X, y = load_digits(return_X_y=True)
         task, reason = _resolve_task(args.task, y.astype(np.float64), "integer", "digit")
-        return _Dataset(
-            "digits (scikit-learn load_digits)", X.astype(np.float64), y, task, reason, StandardScaler(), X.shape[1], 0
-        )
+        name = "digits (scikit-learn load_digits)"
+        return _Dataset(name, X.astype(np.float64), y, task, reason, StandardScaler(), X.shape[1], 0)
     if args.target is None:
         raise UsageError("--data needs --target COLUMN (the name of the target column)")
     try:
         table = load_table(args.data, args.target)
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        message = str(exc) if isinstance(exc, (FileNotFoundError, IsADirectoryError)) else f"cannot read {args.data}: {exc}"
-        raise UsageError(message) from None
+    except (FileNotFoundError, IsADirectoryError) as exc:
+        raise UsageError(str(exc)) from None
+    except PermissionError as exc:
+        raise UsageError(f"cannot read {args.data}: {exc.strerror}") from None
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     task, reason = _resolve_task(args.task, table.y, table.target_kind, table.target)
@@ -253,7 +263,7 @@ def _load(args):
     )
 
 
-def _check_target(dataset, target_name, folds):
+def _check_target(dataset, target_name):
     y = dataset.y
     if dataset.task == "classification":
         classes, counts = np.unique(y, return_counts=True)
@@ -460,9 +470,11 @@ def _run(args, out, err):
     rows = subsample(n_total, args.max_rows, args.seed)
     if rows.size < n_total:
         dataset.X, dataset.y = dataset.X[rows], dataset.y[rows]
-        notes.append(f"subsampled {rows.size} of {n_total} rows at random (--max-rows {args.max_rows}, seed {args.seed})")
+        notes.append(
+            f"subsampled {rows.size} of {n_total} rows at random (--max-rows {args.max_rows}, seed {args.seed})"
+        )
     target_name = "the target" if args.data is None else f"target column {args.target!r}"
-    classes, counts = _check_target(dataset, target_name, args.folds)
+    classes, counts = _check_target(dataset, target_name)
     splits, split_text = _make_splits(dataset, classes, counts, args.folds, args.seed, notes)
     models = _build_models(args.models, dataset.task, args, dataset.preprocessor)
 
@@ -489,8 +501,7 @@ def _run(args, out, err):
     if args.save is not None:
         import joblib
 
-        pipeline = models["lofi"] if "lofi" in models else _build_models(["lofi"], dataset.task, args, dataset.preprocessor)["lofi"]
-        pipeline = clone(pipeline)
+        pipeline = _build_models(["lofi"], dataset.task, args, dataset.preprocessor)["lofi"]
         progress(f"[save] refitting the Neural LoFi pipeline on all {len(dataset.y)} rows")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
