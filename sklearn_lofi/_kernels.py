@@ -14,6 +14,7 @@ read-only installation without ``NUMBA_CACHE_DIR`` simply compiles each session.
 
 import math
 import os
+import types
 
 import numba
 import numpy as np
@@ -79,8 +80,22 @@ def _activate_rows(A, code, coefficients, scale):
                 row[j] = total * scale
 
 
-_activate_serial = numba.njit(_activate_rows, cache=_CACHE, nogil=True)
-_activate_parallel = numba.njit(_activate_rows, cache=_CACHE, nogil=True, parallel=True)
+def _twin(function, suffix):
+    """A copy of ``function`` under another name.
+
+    numba's on-disk cache is keyed by the function's qualified name and line,
+    not by the ``parallel`` flag: two dispatchers of the same function would
+    share cache files, and the "serial" one could load the parallel machine
+    code (seen here: a forked child then died in GNU OpenMP).
+    """
+    twin = types.FunctionType(function.__code__, function.__globals__, function.__name__ + suffix,
+                              function.__defaults__, function.__closure__)
+    twin.__qualname__ = function.__qualname__ + suffix
+    return twin
+
+
+_activate_serial = numba.njit(_twin(_activate_rows, "_serial"), cache=_CACHE, nogil=True)
+_activate_parallel = numba.njit(_twin(_activate_rows, "_parallel"), cache=_CACHE, nogil=True, parallel=True)
 
 
 def activation_code(activation, degree):
