@@ -60,6 +60,7 @@ class RandomFeatureBaselineClassifier(LoFiClassifierMixin, BaseLoFiPredictor):
     Parameters
     ----------
     {params}
+
     __ATTRIBUTES__
     classes_ : ndarray of shape (n_classes,)
         Class labels.
@@ -99,6 +100,7 @@ class RandomFeatureBaselineRegressor(MultiOutputMixin, RegressorMixin, LoFiRegre
     Parameters
     ----------
     {params}
+
     __ATTRIBUTES__
 
     See Also
