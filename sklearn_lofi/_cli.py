@@ -423,7 +423,8 @@ def _make_splits(dataset, classes, counts, folds, seed, notes):
             return list(cv.split(np.zeros(n), dataset.y)), f"{folds} x StratifiedKFold(shuffle, seed {seed})"
         label = _fmt_label(classes[np.argmin(counts)])
         notes.append(
-            f"class {label} has only {smallest} rows (< {folds} folds): using KFold instead of StratifiedKFold"
+            f"class {label} has only {smallest} row{'s' if smallest != 1 else ''} (< {folds} folds): "
+            "using KFold instead of StratifiedKFold"
         )
     cv = KFold(folds, shuffle=True, random_state=seed)
     return list(cv.split(np.zeros(n))), f"{folds} x KFold(shuffle, seed {seed})"
