@@ -49,15 +49,17 @@ def label_moments(Z, Y, sample_weight):
             T[c] = (Z * row_weights[:, None]).T @ Z
     else:
         values, inverse = groups
-        T[:] = 0
+        moments = np.empty((values.shape[0], width, width), dtype=Z.dtype)
         for g in range(values.shape[0]):
             rows = np.flatnonzero(inverse == g)
             Zg = Z[rows]
             row_weights = (sample_weight[rows] / total_weight).astype(Z.dtype, copy=False)
-            moment = (Zg * row_weights[:, None]).T @ Zg
-            for c in range(m):
-                if values[g, c] != 0:
-                    T[c] += Z.dtype.type(values[g, c]) * moment
+            moments[g] = (Zg * row_weights[:, None]).T @ Zg
+        # T[c] = sum_g values[g, c] moments[g], as one (m x G) @ (G x P^2) product
+        T[:] = (values.T.astype(Z.dtype) @ moments.reshape(values.shape[0], -1)).reshape(m, width, width)
+    # GEMM leaves ~eps asymmetry; the solvers assume exact symmetry.
+    for c in range(m):
+        T[c] = 0.5 * (T[c] + T[c].T)
     return T
 
 
@@ -137,38 +139,39 @@ def top_directions(T, n_components, *, selection="abs", eig_solver="auto", rando
             f"selection={selection!r} needs a scalar label, but the label has {m} columns "
             "(multi-class or multi-output); use selection='abs'."
         )
-    if m == 1:
-        M = T[0]
-    else:
-        M = np.zeros_like(T[0])
-        for c in range(m):
-            M += T[c] @ T[c]
-    M = 0.5 * (M + M.T)
     wanted = min(n_components, width)
-
     use_arpack = eig_solver == "arpack" or (
         eig_solver == "auto" and width >= _ARPACK_MIN_WIDTH and wanted <= _ARPACK_MAX_FRACTION * width
     )
-    # ARPACK needs k < P and cannot return one end of the spectrum only for "abs".
+    # ARPACK needs k < P - 1; otherwise (or if it fails) fall back to dense.
+    use_arpack = use_arpack and wanted < width - 1
+    if m == 1:
+        operator = T[0]
+    else:
+        # sum_c T_c^2 = U^T U for the stacked (m P x P) unfolding U: one
+        # product, which NumPy hands to BLAS as a symmetric rank-k update.
+        stacked = T.reshape(m * width, width)
+        operator = stacked.T @ stacked
+
     values = None
-    if use_arpack and wanted < width - 1:
+    if use_arpack:
         which = "LA" if (m > 1 or selection == "positive") else ("SA" if selection == "negative" else "LM")
         # A start vector from random_state makes the result reproducible
         # (ARPACK's own default start is drawn from a hidden generator).
-        v0 = random_state.uniform(-1.0, 1.0, width).astype(M.dtype)
+        v0 = random_state.uniform(-1.0, 1.0, width).astype(T.dtype)
         try:
-            values, vectors = eigsh(M, k=wanted, which=which, v0=v0)
+            values, vectors = eigsh(operator, k=wanted, which=which, v0=v0)
         except (ArpackNoConvergence, ArpackError):
             values = None  # e.g. many exactly-zero eigenvalues: fall back to dense
     if values is None:
-        values, vectors = _dense_eigh(M)
+        values, vectors = _dense_eigh(operator)
 
     if m > 1:
         values = np.sqrt(np.clip(values, 0.0, None))
         selection = "positive"
-        rtol = np.sqrt(_eigenvalue_rtol(M.dtype, width))
+        rtol = np.sqrt(_eigenvalue_rtol(T.dtype, width))
     else:
-        rtol = _eigenvalue_rtol(M.dtype, width)
+        rtol = _eigenvalue_rtol(T.dtype, width)
     scale = float(np.max(np.abs(values))) if values.size else 0.0
     order = _order(values, selection)
     keep = order[_eligible(values[order], selection, rtol * scale)][:wanted]
