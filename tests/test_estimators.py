@@ -73,16 +73,19 @@ def test_odd_activations_cannot_fit_an_even_target(planted, activation):
 
 def test_matches_reference_accuracy_on_digits_odd_even_split():
     # reference-implementation.md §8.3: digits 0-4 vs 5-9, 70/30 stratified split,
-    # NLoFi-1 + RF head reached 0.989 +- 0.003 accuracy.
+    # pixels globally standardised. The research code reached 0.989 +- 0.003
+    # (NLoFi-1 + head, seeds 0-4) and 0.983 +- 0.003 with lazy random features;
+    # one test digit is 0.0019. benchmarks/reference_splits.py has the full table.
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
     X, y = load_digits(return_X_y=True)
-    X = X / 16.0
     y = (y >= 5).astype(int)
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
-    clf = NeuralLoFiClassifier(random_state=0).fit(X_tr, y_tr)
-    assert clf.score(X_te, y_te) >= 0.985
+    mean, std = X_tr.mean(), X_tr.std()
+    X_tr, X_te = (X_tr - mean) / std, (X_te - mean) / std
+    scores = [NeuralLoFiClassifier(random_state=seed).fit(X_tr, y_tr).score(X_te, y_te) for seed in range(3)]
+    assert np.mean(scores) >= 0.98
 
 
 # --------------------------------------------------------------------------------------
