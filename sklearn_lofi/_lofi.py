@@ -25,9 +25,9 @@ from ._docstrings import fill_doc
 from ._threads import numba_threads
 
 # Defaults, chosen from the real-data benchmark (doc/benchmarks.rst).
-N_LAYERS = 2
+N_LAYERS = 1
 WIDTH = 1024
-N_COMPONENTS = 32
+N_COMPONENTS = 64
 HEAD_WIDTH = 2048
 LABEL_CENTERING = True
 
