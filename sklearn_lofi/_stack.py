@@ -80,8 +80,9 @@ def fit_layers(
     sample_weight : ndarray of shape (n,)
     widths, n_components : list of int, one per layer
     random_state : RandomState
-        Consumed in order: the weights of layer 1, its solver start vector (if
-        any), the weights of layer 2, ...
+        Consumed in order: one seed for the eigensolver's start vectors, then
+        the weights of layer 1, layer 2, ... The solver draws from its own
+        generator, so the weights do not depend on which solver runs.
 
     Returns
     -------
@@ -92,6 +93,7 @@ def fit_layers(
         ``(layer, kept, requested)`` where fewer directions than requested
         were kept.
     """
+    solver_random_state = np.random.RandomState(random_state.randint(np.iinfo(np.int32).max))
     H = X
     state = {"weights": [], "normalizers": [], "components": [], "eigenvalues": [],
              "n_components": [], "reduced": []}
@@ -105,7 +107,7 @@ def fit_layers(
             T = label_moments(Z, labels.astype(X.dtype, copy=False), sample_weight)
             values, vectors, _ = top_directions(
                 T, n_components[layer], selection=selection, eig_solver=eig_solver,
-                random_state=random_state,
+                random_state=solver_random_state,
             )
             del T
             H = Z @ vectors

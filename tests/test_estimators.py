@@ -390,3 +390,16 @@ def test_negative_alpha_is_rejected():
         NeuralLoFiRegressor(**{**SMALL, "alpha": -1.0}).fit(X, y)
     with pytest.raises(ValueError, match="alpha"):
         NeuralLoFiRegressor(**{**SMALL, "alpha": [1.0, -2.0]}).fit(X, y)
+
+
+def test_eigensolver_choice_does_not_change_the_random_weights():
+    # The solver's start vectors come from their own generator: dense and ARPACK
+    # give the same lifts and, up to solver accuracy, the same model.
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    fits = [NeuralLoFiClassifier(n_layers=2, width=256, n_components=16, head_width=256, eig_solver=solver,
+                                 random_state=0).fit(X, y) for solver in ("dense", "arpack")]
+    for W_dense, W_arpack in zip(fits[0].random_weights_, fits[1].random_weights_):
+        np.testing.assert_array_equal(W_dense, W_arpack)
+    np.testing.assert_allclose(fits[0].predict_proba(X), fits[1].predict_proba(X), atol=1e-6)
