@@ -15,7 +15,9 @@ _PARAMETERS = {
         Hermite truncation of the activation: ``degree=d`` replaces the
         activation by the first ``d + 1`` terms of its expansion in
         normalised Hermite polynomials, so that each layer can only form
-        polynomials of degree ``<= d`` of its (normalised) input. ``None``
+        polynomials of degree ``<= d`` of its (normalised) input (the series
+        is evaluated at pre-activations clipped to ``[-4, 4]``, so that rare
+        outlying rows saturate instead of growing like ``|t|**d``). ``None``
         keeps the full activation. The random-feature head of the predictors
         always uses the full activation (a layer keeps directions whose
         *squares* carry the label, so the head must stay non-linear).""",

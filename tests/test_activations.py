@@ -76,7 +76,8 @@ def test_kernel_agrees_with_numpy_twin(name, degree, dtype, n_threads):
     got = apply_activation_(A.copy(), name, degree, 0.25, n_threads)
     assert got.dtype == dtype
     rtol = 1e-5 if dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(got, expected, rtol=rtol, atol=rtol * 1e-2)
+    # absolute floor: float32 Hermite sums cancel terms of size ~10 near |t| = 4
+    np.testing.assert_allclose(got, expected, rtol=rtol, atol=rtol * 0.1)
 
 
 def test_sigmoid_kernel_does_not_overflow():
