@@ -211,6 +211,11 @@ def _resolve_task(requested, y, kind, target):
             )
         return "classification", "string target"
     n_distinct = np.unique(y).size
+    if requested == "classification" and kind == "float" and not np.all(np.mod(y, 1) == 0):
+        raise UsageError(
+            f"--task classification needs class labels, but column {target!r} holds non-integer numbers "
+            f"({n_distinct} distinct values); use --task regression"
+        )
     if requested != "auto":
         return requested, "requested"
     if kind == "integer" and n_distinct <= MAX_AUTO_CLASSES:
@@ -249,12 +254,15 @@ def _load(args):
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     task, reason = _resolve_task(args.task, table.y, table.target_kind, table.target)
+    y = table.y
+    if task == "classification" and table.target_kind != "string":
+        y = y.astype(np.int64)  # integer-valued labels come back as integers
     X = as_model_input(table.X, table.categorical)
     name = f"{Path(args.data).name} (target {table.target!r})"
     return _Dataset(
         name,
         X,
-        table.y,
+        y,
         task,
         reason,
         make_preprocessor(table.categorical),

@@ -349,3 +349,22 @@ def test_auto_task(tmp_path, capsys, values, kind, task):
     code, out, err = run(capsys, "--data", str(path), "--target", "y", "--models", "ridge", "--folds", "2", "--quiet")
     assert code == 0, err
     assert f"task: {task}" in out
+
+
+def test_integer_labels_stay_integers_in_saved_models(tmp_path, capsys):
+    rows = [[i, (i * 7) % 11, [1, 2, 7][i % 3]] for i in range(60)]  # gapped, as in satimage
+    path = write_csv(tmp_path / "gapped.csv", ["u", "v", "y"], rows)
+    model_path = tmp_path / "model.joblib"
+    code, _, err = run(capsys, "--data", str(path), "--target", "y", *SMALL, "--models", "ridge",
+                       "--save", str(model_path))
+    assert code == 0, err
+    model = joblib.load(model_path)
+    assert model[-1].classes_.dtype.kind == "i" and list(model[-1].classes_) == [1, 2, 7]
+
+
+def test_classification_of_a_non_integer_target_is_a_usage_error(tmp_path, capsys):
+    rows = [[i, 2 * i, 1.5 * (i % 2)] for i in range(30)]
+    path = write_csv(tmp_path / "half.csv", ["u", "v", "y"], rows)
+    code, _, err = run(capsys, "--data", str(path), "--target", "y", "--task", "classification")
+    assert_one_line_error(code, err, "non-integer", "--task regression")
+    assert code == 2
