@@ -117,7 +117,7 @@ class BaseLoFi(BaseEstimator):
         widths, n_components = self._layer_sizes()
         state = fit_layers(
             X,
-            labels if self._filtered else None,
+            labels,
             sample_weight,
             widths=widths,
             n_components=n_components,
@@ -224,7 +224,7 @@ class LoFiClassifierMixin(ClassifierMixin):
         else:
             targets = 2.0 * one_hot - 1.0
             labels = one_hot
-        labels = operator_labels(labels, sample_weight, getattr(self, "label_centering", False))
+        labels = operator_labels(labels, sample_weight, self.label_centering) if self._filtered else None
         loo = self._fit_readout_model(X, targets, labels, sample_weight)
         self.classes_ = classes
         logits = binary_logits(loo[:, 0]) if classes.size == 2 else loo
@@ -335,7 +335,7 @@ class LoFiRegressorMixin:
         sample_weight = check_weights(sample_weight, X)
         self._y_ndim = y.ndim
         targets = y.reshape(len(y), -1).astype(np.float64)
-        labels = operator_labels(targets, sample_weight, getattr(self, "label_centering", False))
+        labels = operator_labels(targets, sample_weight, self.label_centering) if self._filtered else None
         self._fit_readout_model(X, targets, labels, sample_weight)
         return self
 
