@@ -35,7 +35,7 @@ FILTER_CONSTRAINTS = {
     "n_components": [Interval(Integral, 1, None, closed="left"), "array-like"],
     "label_centering": ["boolean"],
     "selection": [StrOptions({"abs", "positive", "negative"})],
-    "eig_solver": [StrOptions({"auto", "dense", "arpack"})],
+    "eig_solver": [StrOptions({"auto", "dense", "arpack", "randomized"})],
 }
 READOUT_CONSTRAINTS = {
     "head_width": [Interval(Integral, 0, None, closed="left")],

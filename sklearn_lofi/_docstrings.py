@@ -41,10 +41,13 @@ _PARAMETERS = {
         largest ``|eigenvalue|`` (both signs), or only the most positive or
         most negative. Vector labels (multi-class, multi-output) support only
         ``"abs"``.""",
-    "eig_solver": """eig_solver : {{"auto", "dense", "arpack"}}, default="auto"
+    "eig_solver": """eig_solver : {{"auto", "dense", "arpack", "randomized"}}, default="auto"
         Eigensolver of the ``width x width`` operator: LAPACK's dense ``eigh``,
-        or ARPACK's Lanczos for a few directions of a wide layer. ``"auto"``
-        uses ARPACK when ``width >= 200`` and ``n_components <= width / 4``.""",
+        ARPACK's Lanczos for a few directions of a wide layer, or randomized
+        block subspace iteration on the matrix-free operator (the operator is
+        never formed; approximate, for very wide layers). ``"auto"`` uses
+        ARPACK when ``width >= 200`` and ``n_components <= width / 4``, dense
+        otherwise.""",
     "target_type": """target_type : {{"auto", "continuous", "binary", "multiclass"}}, default="auto"
         How ``y`` becomes the operator's labels: a +-1 scalar for binary
         targets, one-hot columns for multi-class ones, the values themselves

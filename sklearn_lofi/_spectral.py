@@ -100,6 +100,14 @@ def canonical_signs(vectors):
     return vectors * signs.astype(vectors.dtype)
 
 
+def _check_selection(m, selection):
+    if m > 1 and selection != "abs":
+        raise ValueError(
+            f"selection={selection!r} needs a scalar label, but the label has {m} columns "
+            "(multi-class or multi-output); use selection='abs'."
+        )
+
+
 def _dense_eigh(M):
     # "evd" (divide and conquer) measured much faster than the default "evr"
     # for full spectra of dense symmetric matrices on this class of machine.
@@ -134,11 +142,7 @@ def top_directions(T, n_components, *, selection="abs", eig_solver="auto", rando
         has lower numerical rank (or too few eigenvalues of the requested sign).
     """
     m, width, _ = T.shape
-    if m > 1 and selection != "abs":
-        raise ValueError(
-            f"selection={selection!r} needs a scalar label, but the label has {m} columns "
-            "(multi-class or multi-output); use selection='abs'."
-        )
+    _check_selection(m, selection)
     wanted = min(n_components, width)
     use_arpack = eig_solver == "arpack" or (
         eig_solver == "auto" and width >= _ARPACK_MIN_WIDTH and wanted <= _ARPACK_MAX_FRACTION * width
@@ -166,12 +170,18 @@ def top_directions(T, n_components, *, selection="abs", eig_solver="auto", rando
     if values is None:
         values, vectors = _dense_eigh(operator)
 
+    return _select(values, vectors, m, wanted, selection, T.dtype)
+
+
+def _select(values, vectors, m, wanted, selection, dtype):
+    """Rank, drop numerically-zero directions, keep ``wanted``, fix signs."""
+    width = vectors.shape[0]
     if m > 1:
         values = np.sqrt(np.clip(values, 0.0, None))
         selection = "positive"
-        rtol = np.sqrt(_eigenvalue_rtol(T.dtype, width))
+        rtol = np.sqrt(_eigenvalue_rtol(dtype, width))
     else:
-        rtol = _eigenvalue_rtol(T.dtype, width)
+        rtol = _eigenvalue_rtol(dtype, width)
     scale = float(np.max(np.abs(values))) if values.size else 0.0
     order = _order(values, selection)
     keep = order[_eligible(values[order], selection, rtol * scale)][:wanted]
@@ -180,9 +190,48 @@ def top_directions(T, n_components, *, selection="abs", eig_solver="auto", rando
         # A zero operator (e.g. constant features): keep one direction so that
         # the representation stays well defined; it carries no label signal.
         keep = order[:1]
-    values = values[keep].astype(T.dtype, copy=False)
-    vectors = canonical_signs(np.ascontiguousarray(vectors[:, keep])).astype(T.dtype, copy=False)
+    values = values[keep].astype(dtype, copy=False)
+    vectors = canonical_signs(np.ascontiguousarray(vectors[:, keep])).astype(dtype, copy=False)
     return values, vectors, n_dropped
+
+
+def randomized_top_directions(Z, Y, sample_weight, n_components, *, selection="abs", random_state,
+                              n_oversamples=10, n_power_iter=6):
+    """Top directions without forming the P x P operator.
+
+    Block subspace iteration (Halko, Martinsson & Tropp 2011, Alg. 4.4) on the
+    matrix-free operator ``V -> Z^T (w y * (Z V)) / sum(w)`` for a scalar
+    label, or ``V -> sum_c T_c (T_c V)`` for vector labels, followed by
+    Rayleigh-Ritz and the same selection as :func:`top_directions`. Convergence
+    depends on ``|lambda_{k+p+1}| / |lambda_k|``, so indefiniteness is harmless.
+    Costs ``O(n P (K + n_oversamples))`` per application (``m`` times more for
+    ``m`` label columns) and ``O(n P)`` memory beyond ``Z``. The block targets
+    the largest ``|lambda|``; with a one-sided ``selection`` the directions of
+    the other sign in it are dropped, so fewer may be kept.
+    """
+    n, width = Z.shape
+    m = Y.shape[1]
+    _check_selection(m, selection)
+    row_weights = (sample_weight[:, None] * Y / sample_weight.sum()).astype(Z.dtype)
+
+    def apply(V):
+        ZV = Z @ V
+        if m == 1:
+            return Z.T @ (row_weights * ZV)
+        out = np.zeros_like(V)
+        for c in range(m):
+            TcV = Z.T @ (row_weights[:, c : c + 1] * ZV)
+            out += Z.T @ (row_weights[:, c : c + 1] * (Z @ TcV))
+        return out
+
+    wanted = min(n_components, width)
+    block = min(width, wanted + n_oversamples)
+    Q, _ = linalg.qr(random_state.standard_normal((width, block)).astype(Z.dtype), mode="economic")
+    for _ in range(n_power_iter):
+        Q, _ = linalg.qr(apply(Q), mode="economic")
+    B = Q.T @ apply(Q)
+    values, U = linalg.eigh(0.5 * (B + B.T))
+    return _select(values, Q @ U, m, wanted, selection, Z.dtype)
 
 
 def warn_reduced(layer_reports):

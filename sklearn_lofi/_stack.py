@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from ._kernels import apply_activation_
-from ._spectral import label_moments, top_directions
+from ._spectral import label_moments, randomized_top_directions, top_directions
 
 
 def rms_normalizer(H, sample_weight):
@@ -104,12 +104,18 @@ def fit_layers(
         if labels is None:
             values, vectors, H = None, None, Z
         else:
-            T = label_moments(Z, labels.astype(X.dtype, copy=False), sample_weight)
-            values, vectors, _ = top_directions(
-                T, n_components[layer], selection=selection, eig_solver=eig_solver,
-                random_state=solver_random_state,
-            )
-            del T
+            if eig_solver == "randomized":
+                values, vectors, _ = randomized_top_directions(
+                    Z, labels, sample_weight, n_components[layer], selection=selection,
+                    random_state=solver_random_state,
+                )
+            else:
+                T = label_moments(Z, labels.astype(X.dtype, copy=False), sample_weight)
+                values, vectors, _ = top_directions(
+                    T, n_components[layer], selection=selection, eig_solver=eig_solver,
+                    random_state=solver_random_state,
+                )
+                del T
             H = Z @ vectors
             if vectors.shape[1] < n_components[layer]:
                 state["reduced"].append((layer + 1, vectors.shape[1], n_components[layer]))

@@ -161,3 +161,58 @@ def test_canonical_signs():
 def test_selection_other_than_abs_rejected_for_vector_labels():
     with pytest.raises(ValueError, match="scalar label"):
         top_directions(np.zeros((2, 3, 3)), 1, selection="positive", random_state=np.random.RandomState(0))
+
+
+# --------------------------------------------------------------------------------------
+# Matrix-free randomized subspace iteration
+# --------------------------------------------------------------------------------------
+from sklearn_lofi._spectral import randomized_top_directions  # noqa: E402
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-6), (np.float32, 1e-2)])
+def test_randomized_matches_dense_on_a_scalar_label(dtype, tol):
+    X, Z = _lifted(n=400, width=120, dtype=dtype)
+    y = np.sign(X[:, 0] * X[:, 1])
+    w = np.random.RandomState(4).uniform(0.5, 2.0, len(y))
+    dense_values, dense_vectors, _ = top_directions(label_moments(Z, y[:, None], w), 5, eig_solver="dense",
+                                                    random_state=np.random.RandomState(0))
+    values, vectors, _ = randomized_top_directions(Z, y[:, None], w, 5, random_state=np.random.RandomState(0),
+                                                   n_power_iter=20)
+    assert vectors.dtype == dtype
+    np.testing.assert_allclose(values, dense_values, rtol=tol)
+    assert np.max(subspace_angles(vectors.astype(np.float64), dense_vectors.astype(np.float64))) < tol
+    assert (values < 0).any() and (values > 0).any()  # both ends of the indefinite spectrum
+
+
+def test_randomized_matches_dense_on_vector_labels():
+    X, Z = _lifted(n=300, width=80)
+    rng = np.random.RandomState(5)
+    Y = np.eye(3)[rng.randint(0, 3, len(Z))] - 1 / 3
+    w = np.ones(len(Z))
+    dense_values, dense_vectors, _ = top_directions(label_moments(Z, Y, w), 4, eig_solver="dense",
+                                                    random_state=np.random.RandomState(0))
+    values, vectors, _ = randomized_top_directions(Z, Y, w, 4, random_state=np.random.RandomState(0),
+                                                   n_power_iter=20)
+    np.testing.assert_allclose(values, dense_values, rtol=1e-6)
+    assert np.max(subspace_angles(vectors, dense_vectors)) < 1e-6
+
+
+def test_randomized_on_a_rank_deficient_operator():
+    X, Z = _lifted(n=10, width=60)
+    y = np.array([1.0, -1.0] * 5)
+    values, vectors, dropped = randomized_top_directions(Z, y[:, None], np.ones(10), 20,
+                                                         random_state=np.random.RandomState(0))
+    assert vectors.shape[1] <= 10 and dropped >= 10
+
+
+def test_randomized_solver_in_an_estimator_agrees_with_dense():
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import StandardScaler
+
+    from sklearn_lofi import LoFiTransformer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    fits = [LoFiTransformer(n_layers=1, width=300, n_components=6, eig_solver=s, random_state=0).fit(X, y)
+            for s in ("dense", "randomized")]
+    assert np.max(subspace_angles(fits[0].components_[0], fits[1].components_[0])) < 1e-3
