@@ -25,8 +25,8 @@ from scipy import integrate, special
 
 ACTIVATIONS = ("relu", "erf", "tanh", "sigmoid", "identity")
 
-# Integer codes understood by the compiled kernels (``_kernels.py``).
-ACTIVATION_CODES = {"identity": 0, "relu": 1, "erf": 2, "tanh": 3, "sigmoid": 4}
+# Integer codes of the compiled activation kernel (``_kernels.py``).
+ACTIVATION_CODES = {"identity": 0, "relu": 1, "erf": 2}  # tanh and sigmoid run as NumPy ufuncs
 HERMITE_CODE = 5
 
 

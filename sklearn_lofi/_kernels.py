@@ -2,7 +2,9 @@
 
 The lift ``Z = sigma(H W / c) / sqrt(P)`` is a BLAS product followed by an
 element-wise pass. That pass is done here, in place on the product, so that the
-n x P array is written once. Every kernel is compiled twice from the same
+n x P array is written once: compiled for ReLU, erf and the Hermite-truncated
+series (where numba wins, benchmarks/kernels.py), NumPy/SciPy ufuncs for tanh
+and the sigmoid (where the vectorised ufuncs win). Every kernel is compiled twice from the same
 Python source, serial and ``parallel=True``; the parallel one is used only when
 more than one numba thread is allowed. Work is split by rows and every element
 is computed independently, so results do not depend on the thread count.
@@ -18,6 +20,7 @@ import types
 
 import numba
 import numpy as np
+from scipy import special
 
 from ._activations import ACTIVATION_CODES, HERMITE_CODE, activation_function, hermite_series
 
@@ -61,17 +64,6 @@ def _activate_rows(A, code, coefficients, scale):
         elif code == 2:  # erf
             for j in range(n_cols):
                 row[j] = math.erf(row[j]) * scale
-        elif code == 3:  # tanh
-            for j in range(n_cols):
-                row[j] = math.tanh(row[j]) * scale
-        elif code == 4:  # sigmoid, written to avoid overflow of exp for large |t|
-            for j in range(n_cols):
-                t = row[j]
-                if t >= 0:
-                    row[j] = scale / (1.0 + math.exp(-t))
-                else:
-                    e = math.exp(t)
-                    row[j] = scale * e / (1.0 + e)
         else:  # truncated Hermite series, normalised three-term recurrence
             degree = coefficients.shape[0] - 1
             for j in range(n_cols):
@@ -116,6 +108,9 @@ def activation_code(activation, degree):
     return HERMITE_CODE, hermite_coefficients(activation, degree)
 
 
+_NUMPY_UFUNCS = {"tanh": np.tanh, "sigmoid": special.expit}
+
+
 def apply_activation_(A, activation, degree, scale, n_threads=1):
     """Overwrite ``A`` (C-contiguous, 2-D) with ``scale * sigma(A)``.
 
@@ -123,6 +118,13 @@ def apply_activation_(A, activation, degree, scale, n_threads=1):
     ``degree`` is not None. ``scale`` must be a Python float so that a float32
     ``A`` stays float32.
     """
+    if degree is None and activation in _NUMPY_UFUNCS:
+        # NumPy's vectorised tanh and SciPy's expit beat a scalar numba loop
+        # here (benchmarks/kernels.py: tanh 8x, sigmoid 1.5x faster at n = 10^4,
+        # P = 2048), so these run as in-place ufuncs.
+        _NUMPY_UFUNCS[activation](A, out=A)
+        A *= scale
+        return A
     code, coefficients = activation_code(activation, degree)
     coefficients = coefficients.astype(A.dtype)
     kernel = _activate_parallel if n_threads > 1 else _activate_serial
