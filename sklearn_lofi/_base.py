@@ -102,6 +102,23 @@ def operator_labels(Y, sample_weight, centre):
     return Y / rms
 
 
+def encode_classes(y, sample_weight, owner):
+    """Sorted classes, integer codes and one-hot matrix of class labels.
+
+    Raises a ValueError naming ``owner`` when fewer than two classes have
+    positive weight.
+    """
+    classes, codes = np.unique(y, return_inverse=True)
+    present = np.unique(codes[sample_weight > 0])
+    if present.size < 2:
+        raise ValueError(
+            f"{owner} needs samples of at least 2 classes with positive weight; the data "
+            f"contains only one class: {classes[present[0]]!r}."
+        )
+    one_hot = (codes[:, None] == np.arange(classes.size)[None, :]).astype(np.float64)
+    return classes, codes, one_hot
+
+
 class BaseLoFi(BaseEstimator):
     """Layer stack shared by every estimator; ``_filtered`` selects LoFi or lazy."""
 
@@ -210,14 +227,7 @@ class LoFiClassifierMixin(ClassifierMixin):
         X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, ensure_min_samples=2)
         check_classification_targets(y)
         sample_weight = check_weights(sample_weight, X)
-        classes, codes = np.unique(y, return_inverse=True)
-        present = np.unique(codes[sample_weight > 0])
-        if present.size < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes with positive "
-                f"weight; the data contains only one class: {classes[present[0]]!r}."
-            )
-        one_hot = (codes[:, None] == np.arange(classes.size)[None, :]).astype(np.float64)
+        classes, codes, one_hot = encode_classes(y, sample_weight, type(self).__name__)
         if classes.size == 2:
             targets = 2.0 * one_hot[:, 1:] - 1.0
             labels = targets

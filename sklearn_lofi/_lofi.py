@@ -18,6 +18,7 @@ from ._base import (
     LoFiClassifierMixin,
     LoFiRegressorMixin,
     check_weights,
+    encode_classes,
     new_random_state,
     operator_labels,
 )
@@ -162,14 +163,8 @@ class LoFiTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseLoF
         else:
             if y.ndim != 1:
                 raise ValueError(f"target_type={target_type!r} needs a 1-D y; got shape {y.shape}.")
-            classes, codes = np.unique(y, return_inverse=True)
-            if np.unique(codes[sample_weight > 0]).size < 2:
-                raise ValueError(
-                    "LoFiTransformer needs samples of at least 2 classes with positive weight; "
-                    "the data contains only one class."
-                )
+            classes, _, one_hot = encode_classes(y, sample_weight, type(self).__name__)
             self.classes_ = classes
-            one_hot = (codes[:, None] == np.arange(classes.size)[None, :]).astype(np.float64)
             labels = 2.0 * one_hot[:, 1:] - 1.0 if classes.size == 2 else one_hot
         return operator_labels(labels, sample_weight, self.label_centering)
 
