@@ -113,7 +113,7 @@ def encode_classes(y, sample_weight, owner):
     if present.size < 2:
         raise ValueError(
             f"{owner} needs samples of at least 2 classes with positive weight; the data "
-            f"contains only one class: {classes[present[0]]!r}."
+            f"contains only one class: {classes[present[:1]].tolist()[0]!r}."
         )
     one_hot = (codes[:, None] == np.arange(classes.size)[None, :]).astype(np.float64)
     return classes, codes, one_hot
