@@ -17,7 +17,8 @@ from ._activations import ACTIVATIONS
 from ._calibration import binary_logits, fit_temperature, probabilities
 from ._ridge import DEFAULT_ALPHAS, fit_ridge_loo
 from ._spectral import warn_reduced
-from ._stack import draw_weights, fit_layers, lift, rms_normalizer, transform_layers
+from ._features import LiftedRows, rms_normalizer
+from ._stack import draw_weights, fit_layers, predict_rows, transform_layers
 from ._threads import numba_threads
 
 FLOAT_DTYPES = [np.float64, np.float32]
@@ -147,13 +148,14 @@ class BaseLoFi(BaseEstimator):
             verbose=self.verbose,
         )
         warn_reduced(state["reduced"])
+        self._fit_eig_solvers = state["eig_solvers"]
         self.random_weights_ = state["weights"]
         self.normalizers_ = np.asarray(state["normalizers"], dtype=np.float64)
         if self._filtered:
             self.components_ = state["components"]
             self.eigenvalues_ = state["eigenvalues"]
             self.n_components_ = np.asarray(state["n_components"], dtype=np.intp)
-        return state["H"]
+        return state["H"]  # a row source (._features)
 
     def _transform_stack(self, X, n_threads):
         components = self.components_ if self._filtered else [None] * len(self.random_weights_)
@@ -174,11 +176,11 @@ class BaseLoFiPredictor(BaseLoFi):
             H = self._fit_stack(X, labels, sample_weight, random_state, n_threads)
             if self.head_width > 0:
                 self.head_normalizer_ = rms_normalizer(H, sample_weight)
-                self.head_weights_ = draw_weights(random_state, H.shape[1], self.head_width, X.dtype)
-                H = lift(H, self.head_weights_, self.head_normalizer_, self.activation, None, n_threads)
+                self.head_weights_ = draw_weights(random_state, H.width, self.head_width, X.dtype)
+                H = LiftedRows(H, self.head_weights_, self.head_normalizer_, self.activation, None, n_threads)
             else:
                 self.head_normalizer_, self.head_weights_ = None, None
-        coef, intercept, alpha, scores, loo = fit_ridge_loo(H, targets, sample_weight, alphas)
+            coef, intercept, alpha, scores, loo = fit_ridge_loo(H, targets, sample_weight, alphas)
         if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(intercept))):
             raise ValueError(
                 "The ridge readout produced non-finite coefficients; the input may be too "
@@ -190,17 +192,16 @@ class BaseLoFiPredictor(BaseLoFi):
         self.loo_scores_ = scores
         return loo
 
-    def _readout_features(self, X):
-        with numba_threads(self.n_jobs) as n_threads:
-            H = self._transform_stack(X, n_threads)
-            if self.head_weights_ is not None:
-                H = lift(H, self.head_weights_, self.head_normalizer_, self.activation, None, n_threads)
-        return H
-
     def _raw_decision(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
-        return self._readout_features(X) @ self.coef_ + self.intercept_
+        components = self.components_ if self._filtered else [None] * len(self.random_weights_)
+        head = None if self.head_weights_ is None else (self.head_weights_, self.head_normalizer_)
+        with numba_threads(self.n_jobs) as n_threads:
+            return predict_rows(
+                X, self.random_weights_, self.normalizers_, components, self.activation, self.degree,
+                head, self.coef_, self.intercept_, n_threads,
+            )
 
 
 class LoFiClassifierMixin(ClassifierMixin):

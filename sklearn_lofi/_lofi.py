@@ -175,8 +175,8 @@ class LoFiTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseLoF
         self._layer_sizes()
         with numba_threads(self.n_jobs) as n_threads:
             H = self._fit_stack(X, labels, sample_weight, new_random_state(self.random_state), n_threads)
-        self._n_features_out = H.shape[1]
-        return H
+        self._n_features_out = H.width
+        return H.take(slice(None))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):

@@ -17,6 +17,8 @@ smallest mean squared leave-one-out residual wins, as in scikit-learn's
 import numpy as np
 from scipy import linalg
 
+from ._features import as_rows, row_slices, rows_per_block
+
 DEFAULT_ALPHAS = np.logspace(-6, 6, 25)
 
 # Floor of 1 - H_ii: an interpolating candidate (H_ii -> 1) gets a huge but
@@ -24,20 +26,24 @@ DEFAULT_ALPHAS = np.logspace(-6, 6, 25)
 _LEVERAGE_FLOOR = 1e-12
 
 
-def fit_ridge_loo(X, Y, sample_weight, alphas):
+def fit_ridge_loo(features, Y, sample_weight, alphas):
     """Fit the weighted ridge readout, choosing ``alpha`` by leave-one-out.
 
     Parameters
     ----------
-    X : ndarray of shape (n, p)
+    features : ndarray of shape (n, p) or row source (:mod:`._features`)
+        With n > p the features are read in passes over row blocks, in their
+        own dtype (float32 stays float32); only p x p and n x n_alphas
+        statistics are held, in float64. With n <= p they are held whole in
+        float64 (at most p^2 numbers).
     Y : ndarray of shape (n, m)
     sample_weight : ndarray of shape (n,), non-negative with a positive sum
     alphas : array-like of shape (n_alphas,), non-negative
 
     Returns
     -------
-    coef : ndarray of shape (p, m)
-    intercept : ndarray of shape (m,)
+    coef : ndarray of shape (p, m), float64
+    intercept : ndarray of shape (m,), float64
     alpha : float
         The selected candidate.
     loo_scores : ndarray of shape (n_alphas,)
@@ -45,57 +51,107 @@ def fit_ridge_loo(X, Y, sample_weight, alphas):
     loo_predictions : ndarray of shape (n, m)
         Leave-one-out predictions at the selected ``alpha``, in the original space.
     """
-    X = np.asarray(X, dtype=np.float64)
+    features = as_rows(features)
     Y = np.asarray(Y, dtype=np.float64)
     w = np.asarray(sample_weight, dtype=np.float64)
     alphas = np.atleast_1d(np.asarray(alphas, dtype=np.float64))
-    n, p = X.shape
+    n, p = features.n_rows, features.width
     total = w.sum()
-    x_mean = w @ X / total
+    x_mean = np.zeros(p)
+    for rows, X in features.blocks():
+        x_mean += w[rows].astype(X.dtype) @ X
+    x_mean /= total
     y_mean = w @ Y / total
-    root_w = np.sqrt(w)[:, None]
-    Xt = (X - x_mean) * root_w
-    Yt = (Y - y_mean) * root_w
+    root_w = np.sqrt(w)
+    Yt = (Y - y_mean) * root_w[:, None]
 
     if n <= p:
-        s2, U = linalg.eigh(Xt @ Xt.T, driver="evd", check_finite=False)
-        V = None
-    else:
-        s2, V = linalg.eigh(Xt.T @ Xt, driver="evd", check_finite=False)
-    # Directions of (numerically) zero variance carry no fit and would make
-    # U = X~ V / s ill-defined; drop them relative to the largest.
-    keep = s2 > max(n, p) * np.finfo(np.float64).eps * max(s2.max(initial=0.0), 0.0)
-    s2 = s2[keep]
-    if V is None:
-        U = U[:, keep]
-    else:
-        V = V[:, keep]
-        U = Xt @ V / np.sqrt(s2)
+        return _fit_dual(features, Y, Yt, w, x_mean, y_mean, alphas)
 
-    UtY = U.T @ Yt
-    U_squared = U * U
-    base_leverage = w / total
-    scores = np.empty(alphas.size)
-    for index, alpha in enumerate(alphas):
-        shrink = s2 / (s2 + alpha)
-        leverage = base_leverage + U_squared @ shrink
-        residual = Yt - U @ (shrink[:, None] * UtY)
-        loo = residual / np.maximum(1.0 - leverage, _LEVERAGE_FLOOR)[:, None]
-        scores[index] = np.mean(loo * loo)
+    # Primal path: X~^T X~ = V diag(s^2) V^T, U = X~ V / s, accumulated over blocks.
+    def centred(rows, X):
+        return (X - x_mean.astype(X.dtype)) * root_w[rows, None].astype(X.dtype)
+
+    gram = np.zeros((p, p))
+    cross = np.zeros((p, Y.shape[1]))
+    for rows, X in features.blocks():
+        Xt = centred(rows, X)
+        gram += Xt.T @ Xt
+        cross += Xt.T @ Yt[rows].astype(X.dtype)
+    s2, V = linalg.eigh(gram, driver="evd", check_finite=False)
+    keep = _nonzero(s2, n, p)
+    s2, V = s2[keep], V[:, keep]
+    s = np.sqrt(s2)
+    UtY = (V.T @ cross) / s[:, None]
+    V_scaled = (V / s).astype(features.dtype)
+
+    def blocks_of_U():
+        # The per-candidate products below hold n_alphas * (m + 1) numbers per
+        # row: block sizes follow working_memory, not the source's blocks.
+        row_bytes = 8 * (2 * p + alphas.size * (Y.shape[1] + 1))
+        block_rows = min(rows_per_block(n, row_bytes), features.block_rows)
+        for rows in row_slices(n, block_rows):
+            X = features.take(rows)
+            yield rows, X, (centred(rows, X) @ V_scaled).astype(np.float64, copy=False)
+
+    scores, leverage = _loo_scores(blocks_of_U(), Yt, w / total, s2, UtY, alphas, n)
     best = int(np.argmin(scores))
     alpha = float(alphas[best])
-
-    if V is None:
-        coef = Xt.T @ (U @ (UtY / (s2 + alpha)[:, None]))
-    else:
-        coef = V @ ((np.sqrt(s2) / (s2 + alpha))[:, None] * UtY)
+    coef = V @ ((s / (s2 + alpha))[:, None] * UtY)
     intercept = y_mean - x_mean @ coef
+    coef_block = coef.astype(features.dtype)
+    fitted = np.empty_like(Y)
+    for rows, X in features.blocks():
+        fitted[rows] = X @ coef_block
+    fitted += intercept
+    return coef, intercept, alpha, scores, _loo_predictions(Y, fitted, leverage[:, best])
 
-    shrink = s2 / (s2 + alpha)
-    leverage = base_leverage + U_squared @ shrink
-    fitted = X @ coef + intercept
+
+def _nonzero(s2, n, p):
+    # Directions of (numerically) zero variance carry no fit and would make
+    # U = X~ V / s ill-defined; drop them relative to the largest.
+    return s2 > max(n, p) * np.finfo(np.float64).eps * max(s2.max(initial=0.0), 0.0)
+
+
+def _loo_scores(blocks, Yt, base_leverage, s2, UtY, alphas, n):
+    """Mean squared leave-one-out residual per candidate, and every row's leverage.
+
+    ``H(alpha)_ii = q_i^2 + sum_j U_ij^2 s_j^2 / (s_j^2 + alpha)`` and the
+    residuals ``Y~ - U diag(shrink) U^T Y~`` of all candidates come from two
+    products per block, (r x n_alphas) and (r x n_alphas m).
+    """
+    m = Yt.shape[1]
+    shrink = s2[:, None] / (s2[:, None] + alphas[None, :])  # (r, n_alphas)
+    shrunk_UtY = (shrink[:, :, None] * UtY[:, None, :]).reshape(s2.size, alphas.size * m)
+    scores = np.zeros(alphas.size)
+    leverage = np.empty((n, alphas.size))
+    for rows, _, U in blocks:
+        leverage[rows] = base_leverage[rows, None] + (U * U) @ shrink
+        residual = Yt[rows, None, :] - (U @ shrunk_UtY).reshape(-1, alphas.size, m)
+        loo = residual / np.maximum(1.0 - leverage[rows], _LEVERAGE_FLOOR)[:, :, None]
+        scores += np.einsum("iam,iam->a", loo, loo)
+    return scores / (n * m), leverage
+
+
+def _loo_predictions(Y, fitted, leverage):
     # y_i - yhat_(-i) = (y_i - yhat_i) / (1 - H_ii) holds in the original space
     # too (divide the rescaled identity by sqrt(w_i)); zero-weight rows have
     # H_ii = 0 and keep their full-fit prediction.
-    loo_predictions = Y - (Y - fitted) / np.maximum(1.0 - leverage, _LEVERAGE_FLOOR)[:, None]
-    return coef, intercept, alpha, scores, loo_predictions
+    return Y - (Y - fitted) / np.maximum(1.0 - leverage, _LEVERAGE_FLOOR)[:, None]
+
+
+def _fit_dual(features, Y, Yt, w, x_mean, y_mean, alphas):
+    """n <= p: eigendecomposition of the n x n Gram matrix X~ X~^T."""
+    n, p = features.n_rows, features.width
+    X = features.take(slice(0, n)).astype(np.float64)
+    Xt = (X - x_mean) * np.sqrt(w)[:, None]
+    s2, U = linalg.eigh(Xt @ Xt.T, driver="evd", check_finite=False)
+    keep = _nonzero(s2, n, p)
+    s2, U = s2[keep], U[:, keep]
+    UtY = U.T @ Yt
+    scores, leverage = _loo_scores([(slice(0, n), X, U)], Yt, w / w.sum(), s2, UtY, alphas, n)
+    best = int(np.argmin(scores))
+    alpha = float(alphas[best])
+    coef = Xt.T @ (U @ (UtY / (s2 + alpha)[:, None]))
+    intercept = y_mean - x_mean @ coef
+    return coef, intercept, alpha, scores, _loo_predictions(Y, X @ coef + intercept, leverage[:, best])

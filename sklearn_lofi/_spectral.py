@@ -18,6 +18,8 @@ import numpy as np
 from scipy import linalg
 from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, eigsh
 
+from ._features import as_rows
+
 # "auto" uses ARPACK's Lanczos for a few directions of a wide operator. Measured
 # here on a P x P label-weighted operator of ReLU features (n = 2000): P = 2000,
 # K = 32: ARPACK 0.15 s against 0.79 s for the full dense eigh ("evd");
@@ -26,37 +28,88 @@ from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, eigsh
 _ARPACK_MIN_WIDTH = 200
 _ARPACK_MAX_FRACTION = 0.25
 
+# Randomized subspace iteration replaces forming the operator when its passes
+# cost less. Forming T costs ~2 n P^2 flops (plus 2 G m P^2 and the 2 m P^3
+# unfolding for vector labels); the randomized solver (n_power_iter + 1)
+# applications of 4 n P b flops each (times m + 1 for vector labels). Its thin
+# products run at lower BLAS efficiency than the P x P product, which
+# _RANDOMIZED_EFFICIENCY accounts for (measured, see doc/bench/eigensolvers.rst).
+_RANDOMIZED_EFFICIENCY = 0.5
+_N_OVERSAMPLES = 10
+_N_POWER_ITER = 6
 
-def label_moments(Z, Y, sample_weight):
-    """Correlation tensor ``T`` of shape (m, P, P) (see module docstring).
+
+def choose_eig_solver(n_rows, width, n_components, n_label_columns, n_groups, itemsize, budget_bytes):
+    """The solver ``eig_solver="auto"`` runs for one layer.
+
+    ``n_groups`` is the number of distinct label rows (or None if the labels
+    are not grouped). The formed operator is also ruled out when it would not
+    fit in ``budget_bytes``.
+    """
+    m = n_label_columns
+    wanted = min(n_components, width)
+    block = min(width, wanted + _N_OVERSAMPLES)
+    formed_flops = 2.0 * n_rows * width**2
+    formed_bytes = m * width**2 * itemsize
+    if m > 1:
+        formed_flops += 2.0 * m * width**3
+        if n_groups is not None:
+            formed_flops += 2.0 * n_groups * m * width**2
+            formed_bytes += n_groups * width**2 * itemsize
+    randomized_flops = (_N_POWER_ITER + 1) * 4.0 * n_rows * width * block * (1 if m == 1 else m + 1)
+    if formed_bytes > budget_bytes or randomized_flops < _RANDOMIZED_EFFICIENCY * formed_flops:
+        return "randomized"
+    if width >= _ARPACK_MIN_WIDTH and wanted <= _ARPACK_MAX_FRACTION * width:
+        return "arpack"
+    return "dense"
+
+
+def _label_groups(Y, n_rows):
+    """Distinct label rows and each row's group, when grouping saves work.
 
     When the label rows take few distinct values (classification codings),
     ``T[c] = sum_g Y_g[c] A_g`` with one weighted second moment ``A_g`` per
     distinct label row: n P^2 + G m P^2 flops instead of m n P^2.
     """
-    n, width = Z.shape
     m = Y.shape[1]
-    total_weight = float(sample_weight.sum())
-    T = np.empty((m, width, width), dtype=Z.dtype)
-    groups = None
-    if m > 1:
-        values, inverse = np.unique(Y, axis=0, return_inverse=True)
-        if values.shape[0] * m < (m - 1) * n:
-            groups = values, inverse.reshape(-1)
+    if m == 1:
+        return None
+    values, inverse = np.unique(Y, axis=0, return_inverse=True)
+    if values.shape[0] * m < (m - 1) * n_rows:
+        return values, inverse.reshape(-1)
+    return None
+
+
+def label_moments(features, Y, sample_weight):
+    """Correlation tensor ``T`` of shape (m, P, P) (see module docstring).
+
+    ``features`` is the lifted ``Z`` (n x P), as an array or a row source
+    (:mod:`._features`); a streamed source is read in one pass.
+    """
+    features = as_rows(features)
+    width, dtype = features.width, features.dtype
+    m = Y.shape[1]
+    row_weights = (sample_weight[:, None] * Y / float(sample_weight.sum())).astype(dtype, copy=False)
+    groups = _label_groups(Y, features.n_rows)
     if groups is None:
-        for c in range(m):
-            row_weights = (sample_weight * Y[:, c] / total_weight).astype(Z.dtype, copy=False)
-            T[c] = (Z * row_weights[:, None]).T @ Z
+        T = np.zeros((m, width, width), dtype=dtype)
+        for rows, Z in features.blocks():
+            for c in range(m):
+                T[c] += (Z * row_weights[rows, c : c + 1]).T @ Z
     else:
         values, inverse = groups
-        moments = np.empty((values.shape[0], width, width), dtype=Z.dtype)
-        for g in range(values.shape[0]):
-            rows = np.flatnonzero(inverse == g)
-            Zg = Z[rows]
-            row_weights = (sample_weight[rows] / total_weight).astype(Z.dtype, copy=False)
-            moments[g] = (Zg * row_weights[:, None]).T @ Zg
+        group_weights = (sample_weight / float(sample_weight.sum())).astype(dtype, copy=False)
+        moments = np.zeros((values.shape[0], width, width), dtype=dtype)
+        for rows, Z in features.blocks():
+            block_groups = inverse[rows]
+            block_weights = group_weights[rows]
+            for g in range(values.shape[0]):
+                members = np.flatnonzero(block_groups == g)
+                if members.size:
+                    Zg = Z[members]
+                    moments[g] += (Zg * block_weights[members, None]).T @ Zg
         # T[c] = sum_g values[g, c] moments[g], as one (m x G) @ (G x P^2) product
-        T[:] = (values.T.astype(Z.dtype) @ moments.reshape(values.shape[0], -1)).reshape(m, width, width)
+        T = (values.T.astype(dtype) @ moments.reshape(values.shape[0], -1)).reshape(m, width, width)
     # GEMM leaves ~eps asymmetry; the solvers assume exact symmetry.
     for c in range(m):
         T[c] = 0.5 * (T[c] + T[c].T)
@@ -71,14 +124,21 @@ def _eigenvalue_rtol(dtype, width):
     return 10.0 * width * np.finfo(dtype).eps
 
 
-def _order(values, selection):
-    """Indices of ``values`` in selection order (ties: positive before negative)."""
+def _order(values, selection, tie_tolerance=0.0):
+    """Indices of ``values`` in selection order.
+
+    For "abs", |lambda| descending; eigenvalues whose magnitudes differ by at
+    most ``tie_tolerance`` count as tied (a +3/-3 pair comes out of eigensolvers
+    as 3 - 2e-15 and -3 - 2e-15) and go positive first.
+    """
     if selection == "positive":
         return np.argsort(-values, kind="stable")
     if selection == "negative":
         return np.argsort(values, kind="stable")
-    # |lambda| descending, then lambda descending (positive first) on ties
-    return np.lexsort((-values, -np.abs(values)))
+    order = np.argsort(-np.abs(values), kind="stable")
+    magnitudes = np.abs(values[order])
+    starts_group = np.concatenate([[True], magnitudes[:-1] - magnitudes[1:] > tie_tolerance])
+    return order[np.lexsort((-values[order], np.cumsum(starts_group)))]
 
 
 def _eligible(values, selection, threshold):
@@ -183,7 +243,7 @@ def _select(values, vectors, m, wanted, selection, dtype):
     else:
         rtol = _eigenvalue_rtol(dtype, width)
     scale = float(np.max(np.abs(values))) if values.size else 0.0
-    order = _order(values, selection)
+    order = _order(values, selection, rtol * scale)
     keep = order[_eligible(values[order], selection, rtol * scale)][:wanted]
     n_dropped = wanted - keep.size
     if keep.size == 0:
@@ -195,8 +255,8 @@ def _select(values, vectors, m, wanted, selection, dtype):
     return values, vectors, n_dropped
 
 
-def randomized_top_directions(Z, Y, sample_weight, n_components, *, selection="abs", random_state,
-                              n_oversamples=10, n_power_iter=6):
+def randomized_top_directions(features, Y, sample_weight, n_components, *, selection="abs", random_state,
+                              n_oversamples=_N_OVERSAMPLES, n_power_iter=_N_POWER_ITER):
     """Top directions without forming the P x P operator.
 
     Block subspace iteration (Halko, Martinsson & Tropp 2011, Alg. 4.4) on the
@@ -204,34 +264,53 @@ def randomized_top_directions(Z, Y, sample_weight, n_components, *, selection="a
     label, or ``V -> sum_c T_c (T_c V)`` for vector labels, followed by
     Rayleigh-Ritz and the same selection as :func:`top_directions`. Convergence
     depends on ``|lambda_{k+p+1}| / |lambda_k|``, so indefiniteness is harmless.
-    Costs ``O(n P (K + n_oversamples))`` per application (``m`` times more for
-    ``m`` label columns) and ``O(n P)`` memory beyond ``Z``. The block targets
-    the largest ``|lambda|``; with a one-sided ``selection`` the directions of
-    the other sign in it are dropped, so fewer may be kept.
+    Each application is one pass over ``Z`` (two for vector labels) costing
+    ``4 n P b`` flops (``4 n P b (m + 1)``), ``b = K + n_oversamples``; ``Z``
+    may be a streamed row source. The block targets the largest ``|lambda|``;
+    with a one-sided ``selection`` the directions of the other sign in it are
+    dropped, so fewer may be kept.
+
+    Returns
+    -------
+    values, vectors, n_dropped_rank
+        As :func:`top_directions`.
+    projected : ndarray of shape (n, k)
+        ``Z @ vectors``, assembled from the last pass (no extra pass over ``Z``).
     """
-    n, width = Z.shape
+    features = as_rows(features)
+    width, dtype = features.width, features.dtype
     m = Y.shape[1]
     _check_selection(m, selection)
-    row_weights = (sample_weight[:, None] * Y / sample_weight.sum()).astype(Z.dtype)
+    row_weights = (sample_weight[:, None] * Y / float(sample_weight.sum())).astype(dtype)
 
-    def apply(V):
-        ZV = Z @ V
+    def apply(V, ZV_out=None):
+        block = V.shape[1]
+        TV = np.zeros((width, m * block), dtype=dtype)  # [T_1 V, ..., T_m V]
+        for rows, Z in features.blocks():
+            ZV = Z @ V
+            if ZV_out is not None:
+                ZV_out[rows] = ZV
+            weighted = row_weights[rows, :, None] * ZV[:, None, :]
+            TV += Z.T @ weighted.reshape(ZV.shape[0], m * block)
         if m == 1:
-            return Z.T @ (row_weights * ZV)
+            return TV
         out = np.zeros_like(V)
-        for c in range(m):
-            TcV = Z.T @ (row_weights[:, c : c + 1] * ZV)
-            out += Z.T @ (row_weights[:, c : c + 1] * (Z @ TcV))
+        for rows, Z in features.blocks():
+            ZTV = (Z @ TV).reshape(-1, m, block)
+            out += Z.T @ np.einsum("ic,icb->ib", row_weights[rows], ZTV)
         return out
 
     wanted = min(n_components, width)
     block = min(width, wanted + n_oversamples)
-    Q, _ = linalg.qr(random_state.standard_normal((width, block)).astype(Z.dtype), mode="economic")
+    Q, _ = linalg.qr(random_state.standard_normal((width, block)).astype(dtype), mode="economic")
     for _ in range(n_power_iter):
         Q, _ = linalg.qr(apply(Q), mode="economic")
-    B = Q.T @ apply(Q)
+    ZQ = np.empty((features.n_rows, block), dtype=dtype)
+    B = Q.T @ apply(Q, ZV_out=ZQ)
     values, U = linalg.eigh(0.5 * (B + B.T))
-    return _select(values, Q @ U, m, wanted, selection, Z.dtype)
+    values, vectors, n_dropped = _select(values, Q @ U, m, wanted, selection, dtype)
+    # vectors lie in span(Q), so Z @ vectors = (Z Q) (Q^T vectors)
+    return values, vectors, n_dropped, ZQ @ (Q.T @ vectors)
 
 
 def warn_reduced(layer_reports):

@@ -15,26 +15,11 @@ add one more unfiltered lift (the random-feature head) and a ridge readout
 models pickle and travel between processes.
 """
 
-import math
-
 import numpy as np
+from sklearn import get_config
 
-from ._kernels import apply_activation_
-from ._spectral import label_moments, randomized_top_directions, top_directions
-
-
-def rms_normalizer(H, sample_weight):
-    """Weighted root-mean-square row norm of ``H`` (1.0 for an all-zero ``H``).
-
-    The sum of squares is taken in float64: squared norms of large float32
-    inputs overflow long before the inputs do.
-    """
-    H64 = H.astype(np.float64, copy=False)
-    squared_norms = np.einsum("ij,ij->i", H64, H64)
-    c = math.sqrt(float(sample_weight @ squared_norms) / float(sample_weight.sum()))
-    if not np.isfinite(c) or c <= np.finfo(np.float64).tiny:
-        return 1.0
-    return c
+from ._features import ArrayRows, LiftedRows, lift, map_row_blocks, rms_normalizer
+from ._spectral import _label_groups, choose_eig_solver, label_moments, randomized_top_directions, top_directions
 
 
 def draw_weights(random_state, n_inputs, width, dtype):
@@ -44,14 +29,6 @@ def draw_weights(random_state, n_inputs, width, dtype):
     stream, so they learn the same model up to rounding.
     """
     return random_state.standard_normal((n_inputs, width)).astype(dtype, copy=False)
-
-
-def lift(H, weights, normalizer, activation, degree, n_threads=1):
-    """``sigma(H W / c) / sqrt(P)`` as a new C-contiguous array."""
-    # float(): a NumPy float64 scalar would promote float32 H to float64 (NEP 50)
-    pre_activation = np.ascontiguousarray((H * (1.0 / float(normalizer))) @ weights)
-    scale = 1.0 / math.sqrt(weights.shape[1])
-    return apply_activation_(pre_activation, activation, degree, scale, n_threads)
 
 
 def fit_layers(
@@ -88,35 +65,48 @@ def fit_layers(
     -------
     state : dict
         ``weights``, ``normalizers``, ``components`` (None for lazy layers) and
-        ``eigenvalues`` per layer, the kept counts ``n_components`` and the
-        training representation ``H`` of the last layer. ``reduced`` lists
-        ``(layer, kept, requested)`` where fewer directions than requested
-        were kept.
+        ``eigenvalues`` per layer, the kept counts ``n_components``, the
+        solvers that ran (``eig_solvers``) and the training representation
+        ``H`` of the last layer as a row source (:mod:`._features`; streamed
+        when a lazy last layer does not fit ``working_memory``). ``reduced``
+        lists ``(layer, kept, requested)`` where fewer directions than
+        requested were kept.
     """
     solver_random_state = np.random.RandomState(random_state.randint(np.iinfo(np.int32).max))
-    H = X
+    H = ArrayRows(X)
     state = {"weights": [], "normalizers": [], "components": [], "eigenvalues": [],
-             "n_components": [], "reduced": []}
+             "n_components": [], "eig_solvers": [], "reduced": []}
+    groups = None if labels is None else _label_groups(labels, X.shape[0])
+    if labels is not None:
+        labels = labels.astype(X.dtype, copy=False)
     for layer, width in enumerate(widths):
         normalizer = rms_normalizer(H, sample_weight)
-        weights = draw_weights(random_state, H.shape[1], width, X.dtype)
-        Z = lift(H, weights, normalizer, activation, degree, n_threads)
+        weights = draw_weights(random_state, H.width, width, X.dtype)
+        Z = LiftedRows(H, weights, normalizer, activation, degree, n_threads)
         if labels is None:
-            values, vectors, H = None, None, Z
+            values, vectors, solver, H = None, None, None, Z
         else:
-            if eig_solver == "randomized":
-                values, vectors, _ = randomized_top_directions(
+            solver = eig_solver
+            if solver == "auto":
+                solver = choose_eig_solver(
+                    Z.n_rows, width, n_components[layer], labels.shape[1],
+                    None if groups is None else groups[0].shape[0],
+                    Z.dtype.itemsize, get_config()["working_memory"] * 2**20,
+                )
+            if solver == "randomized":
+                values, vectors, _, projected = randomized_top_directions(
                     Z, labels, sample_weight, n_components[layer], selection=selection,
                     random_state=solver_random_state,
                 )
             else:
-                T = label_moments(Z, labels.astype(X.dtype, copy=False), sample_weight)
+                T = label_moments(Z, labels, sample_weight)
                 values, vectors, _ = top_directions(
-                    T, n_components[layer], selection=selection, eig_solver=eig_solver,
+                    T, n_components[layer], selection=selection, eig_solver=solver,
                     random_state=solver_random_state,
                 )
                 del T
-            H = Z @ vectors
+                projected = Z.project(vectors)
+            H = ArrayRows(projected)
             if vectors.shape[1] < n_components[layer]:
                 state["reduced"].append((layer + 1, vectors.shape[1], n_components[layer]))
         del Z
@@ -124,18 +114,40 @@ def fit_layers(
         state["normalizers"].append(normalizer)
         state["components"].append(vectors)
         state["eigenvalues"].append(values)
-        state["n_components"].append(H.shape[1])
+        state["n_components"].append(H.width)
+        state["eig_solvers"].append(solver)
         if verbose:
-            kept = "lazy" if vectors is None else f"kept {vectors.shape[1]}"
-            print(f"[LoFi] layer {layer + 1}: width {width}, {kept}, output {H.shape[1]} features")
+            kept = "lazy" if vectors is None else f"kept {vectors.shape[1]} ({solver})"
+            print(f"[LoFi] layer {layer + 1}: width {width}, {kept}, output {H.width} features")
     state["H"] = H
     return state
 
 
-def transform_layers(X, weights, normalizers, components, activation, degree, n_threads=1):
-    """Replay fitted layers on new rows."""
+def _replay(X, layers, activation, n_threads):
     H = X
-    for W, normalizer, V in zip(weights, normalizers, components):
+    for W, normalizer, V, degree in layers:
         Z = lift(H, W, normalizer, activation, degree, n_threads)
         H = Z if V is None else Z @ V
     return H
+
+
+def transform_layers(X, weights, normalizers, components, activation, degree, n_threads=1):
+    """Replay fitted layers on new rows, by row blocks that fit ``working_memory``."""
+    layers = [(W, c, V, degree) for W, c, V in zip(weights, normalizers, components)]
+    widest = max([W.shape[1] for W in weights] + [X.shape[1]])
+    return map_row_blocks(lambda rows: _replay(rows, layers, activation, n_threads), X, widest)
+
+
+def predict_rows(X, weights, normalizers, components, activation, degree, head, coef, intercept,
+                 n_threads=1):
+    """Readout scores ``features(X) @ coef + intercept``, by row blocks.
+
+    ``head`` is ``(weights, normalizer)`` of the unfiltered head, which always
+    uses the full activation, or None.
+    """
+    layers = [(W, c, V, degree) for W, c, V in zip(weights, normalizers, components)]
+    if head is not None:
+        layers.append((head[0], head[1], None, None))
+    widest = max([W.shape[1] for W, *_ in layers] + [X.shape[1]])
+    return map_row_blocks(lambda rows: _replay(rows, layers, activation, n_threads) @ coef + intercept,
+                          X, widest)

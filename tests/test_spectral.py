@@ -176,9 +176,10 @@ def test_randomized_matches_dense_on_a_scalar_label(dtype, tol):
     w = np.random.RandomState(4).uniform(0.5, 2.0, len(y))
     dense_values, dense_vectors, _ = top_directions(label_moments(Z, y[:, None], w), 5, eig_solver="dense",
                                                     random_state=np.random.RandomState(0))
-    values, vectors, _ = randomized_top_directions(Z, y[:, None], w, 5, random_state=np.random.RandomState(0),
-                                                   n_power_iter=20)
-    assert vectors.dtype == dtype
+    values, vectors, _, projected = randomized_top_directions(
+        Z, y[:, None], w, 5, random_state=np.random.RandomState(0), n_power_iter=20)
+    assert vectors.dtype == dtype and values.dtype == dtype and projected.dtype == dtype
+    np.testing.assert_allclose(projected, Z @ vectors, rtol=10 * tol, atol=10 * tol * np.abs(projected).max())
     np.testing.assert_allclose(values, dense_values, rtol=tol)
     assert np.max(subspace_angles(vectors.astype(np.float64), dense_vectors.astype(np.float64))) < tol
     assert (values < 0).any() and (values > 0).any()  # both ends of the indefinite spectrum
@@ -191,8 +192,9 @@ def test_randomized_matches_dense_on_vector_labels():
     w = np.ones(len(Z))
     dense_values, dense_vectors, _ = top_directions(label_moments(Z, Y, w), 4, eig_solver="dense",
                                                     random_state=np.random.RandomState(0))
-    values, vectors, _ = randomized_top_directions(Z, Y, w, 4, random_state=np.random.RandomState(0),
-                                                   n_power_iter=20)
+    values, vectors, _, projected = randomized_top_directions(Z, Y, w, 4, random_state=np.random.RandomState(0),
+                                                              n_power_iter=20)
+    np.testing.assert_allclose(projected, Z @ vectors, atol=1e-10)
     np.testing.assert_allclose(values, dense_values, rtol=1e-6)
     assert np.max(subspace_angles(vectors, dense_vectors)) < 1e-6
 
@@ -200,9 +202,62 @@ def test_randomized_matches_dense_on_vector_labels():
 def test_randomized_on_a_rank_deficient_operator():
     X, Z = _lifted(n=10, width=60)
     y = np.array([1.0, -1.0] * 5)
-    values, vectors, dropped = randomized_top_directions(Z, y[:, None], np.ones(10), 20,
-                                                         random_state=np.random.RandomState(0))
+    values, vectors, dropped, _ = randomized_top_directions(Z, y[:, None], np.ones(10), 20,
+                                                            random_state=np.random.RandomState(0))
     assert vectors.shape[1] <= 10 and dropped >= 10
+    # the kept directions are the dense path's (n < P: rank at most n)
+    dense_values, dense_vectors, _ = top_directions(label_moments(Z, y[:, None], np.ones(10)), 20,
+                                                    eig_solver="dense", random_state=np.random.RandomState(0))
+    assert vectors.shape == dense_vectors.shape
+    np.testing.assert_allclose(values, dense_values, rtol=1e-8)
+    assert np.max(subspace_angles(vectors, dense_vectors)) < 1e-6
+
+
+def _diagonal_operator_features(diagonal):
+    # Row i = sqrt(n |d_i|) e_i with label sign(d_i): T = Z^T diag(y) Z / n = diag(d).
+    n = len(diagonal)
+    Z = np.diag(np.sqrt(n * np.abs(diagonal)))
+    return Z, np.sign(diagonal)[:, None]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_randomized_ties_between_signs_follow_the_dense_rule(dtype):
+    diagonal = np.array([1.0, -2.0, 2.0, 0.5, -0.25, 0.1, 3.0, -3.0] + [0.01] * 16)
+    Z, y = _diagonal_operator_features(diagonal)
+    Z = Z.astype(dtype)
+    w = np.ones(len(diagonal))
+    for k in (1, 2, 3, 4):
+        dense = top_directions(label_moments(Z, y, w), k, eig_solver="dense", random_state=np.random.RandomState(0))
+        randomized = randomized_top_directions(Z, y, w, k, random_state=np.random.RandomState(1))
+        np.testing.assert_allclose(randomized[0], dense[0], rtol=1e-5)
+        # exact ties (+3, -3 and +2, -2): positive first, each an axis with a positive entry
+        np.testing.assert_allclose(np.abs(randomized[1]), np.abs(dense[1]), atol=1e-5)
+        assert np.all(randomized[1].max(axis=0) > 0.99)
+    np.testing.assert_allclose(randomized[0], [3.0, -3.0, 2.0, -2.0], rtol=1e-5)
+
+
+def test_streamed_features_give_the_same_operator_and_directions():
+    from sklearn import config_context
+
+    from sklearn_lofi._features import ArrayRows, LiftedRows
+
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((500, 7))
+    W = rng.standard_normal((7, 64))
+    Y = np.eye(3)[rng.randint(0, 3, 500)] - 1 / 3
+    w = rng.uniform(0.5, 2.0, 500)
+    whole = LiftedRows(ArrayRows(X), W, 2.0, "relu", None)
+    with config_context(working_memory=0.05):  # 100 rows of 64 float64 per block
+        streamed = LiftedRows(ArrayRows(X), W, 2.0, "relu", None)
+        assert streamed.streamed and streamed.block_rows == 102
+        np.testing.assert_allclose(label_moments(streamed, Y, w), label_moments(whole, Y, w), atol=1e-13)
+        np.testing.assert_allclose(label_moments(streamed, Y[:, :1], w), label_moments(whole, Y[:, :1], w),
+                                   atol=1e-13)
+        got = randomized_top_directions(streamed, Y, w, 5, random_state=np.random.RandomState(0))
+        np.testing.assert_allclose(streamed.project(got[1]), whole.array @ got[1], atol=1e-12)
+    expected = randomized_top_directions(whole, Y, w, 5, random_state=np.random.RandomState(0))
+    for a, b in zip(got, expected):
+        np.testing.assert_allclose(a, b, atol=1e-10)
 
 
 def test_randomized_solver_in_an_estimator_agrees_with_dense():

@@ -1,0 +1,153 @@
+"""Lifted features, held whole or streamed by row blocks.
+
+A layer's lifted features ``Z = sigma(H W / c) / sqrt(P)`` take ``n * P``
+numbers: 6.5 GB for n = 200 000, P = 8192 in float32. The consumers of ``Z``
+(the operator, its randomized solver, the projection and the ridge readout)
+only ever need sums over rows, so they read ``Z`` as a sequence of row blocks.
+When ``Z`` fits scikit-learn's ``working_memory`` (``sklearn.set_config``,
+1024 MiB by default) it is computed once and handed out as one block;
+otherwise every pass recomputes its blocks from ``H``. Recomputing costs the
+lift's ``2 n D P`` flops per pass, which is less than each pass's own products
+whenever ``D`` is below the block width they multiply by.
+
+Both classes below expose ``n_rows``, ``width``, ``dtype``, ``streamed`` and
+``blocks()``, which yields ``(rows, block)`` pairs with ``rows`` a slice.
+"""
+
+import math
+
+import numpy as np
+from sklearn import get_config
+
+from ._kernels import apply_activation_
+
+
+def lift(H, weights, normalizer, activation, degree, n_threads=1):
+    """``sigma(H W / c) / sqrt(P)`` as a new C-contiguous array.
+
+    ``degree`` not None evaluates the Hermite truncation of ``activation``.
+    """
+    # float(): a NumPy float64 scalar would promote float32 H to float64 (NEP 50)
+    pre_activation = np.ascontiguousarray((H * (1.0 / float(normalizer))) @ weights)
+    scale = 1.0 / math.sqrt(weights.shape[1])
+    return apply_activation_(pre_activation, activation, degree, scale, n_threads)
+
+
+def rows_per_block(n_rows, row_bytes):
+    """Rows whose ``row_bytes`` each fit in ``working_memory`` (at least 1)."""
+    budget = get_config()["working_memory"] * 2**20
+    return int(max(1, min(n_rows, budget // max(row_bytes, 1))))
+
+
+def row_slices(n_rows, block_rows):
+    """Consecutive slices of at most ``block_rows`` rows covering ``n_rows``."""
+    return [slice(start, min(start + block_rows, n_rows)) for start in range(0, n_rows, block_rows)]
+
+
+class ArrayRows:
+    """An array already in memory, read by row blocks.
+
+    ``block_rows`` defaults to all rows (one block): slicing costs nothing.
+    """
+
+    streamed = False
+
+    def __init__(self, array):
+        self.array = array
+        self.n_rows, self.width = array.shape
+        self.dtype = array.dtype
+        self.block_rows = self.n_rows
+
+    def take(self, rows):
+        return self.array[rows]
+
+    def blocks(self, block_rows=None):
+        for rows in row_slices(self.n_rows, block_rows or self.block_rows):
+            yield rows, self.take(rows)
+
+    def project(self, vectors):
+        """``Z @ vectors``."""
+        return self.array @ vectors
+
+
+def as_rows(features):
+    """Wrap a plain array as :class:`ArrayRows`; pass row sources through."""
+    return ArrayRows(features) if isinstance(features, np.ndarray) else features
+
+
+class LiftedRows(ArrayRows):
+    """The lift of a row source: held whole if it fits ``working_memory``, else recomputed.
+
+    Parameters
+    ----------
+    source : ArrayRows or LiftedRows
+        The layer's input ``H`` (a lazy stack chains lifts without holding any).
+    weights : ndarray of shape (D, P)
+    normalizer : float
+    activation : str
+    degree : int or None
+    n_threads : int
+    """
+
+    def __init__(self, source, weights, normalizer, activation, degree, n_threads=1):
+        self._source = source
+        self._arguments = (weights, normalizer, activation, degree, n_threads)
+        self.n_rows = source.n_rows
+        self.width = weights.shape[1]
+        self.dtype = np.result_type(source.dtype, weights.dtype)
+        self.block_rows = rows_per_block(self.n_rows, self.width * self.dtype.itemsize)
+        self.streamed = self.block_rows < self.n_rows
+        if self.streamed:
+            self.array = None
+        else:
+            self.block_rows = self.n_rows
+            if source.streamed:  # fill block by block: the source itself does not fit
+                self.array = np.empty((self.n_rows, self.width), dtype=self.dtype)
+                for rows, block in source.blocks():
+                    self.array[rows] = lift(block, *self._arguments)
+            else:
+                self.array = lift(source.take(slice(0, self.n_rows)), *self._arguments)
+
+    def take(self, rows):
+        if self.array is not None:
+            return self.array[rows]
+        return lift(self._source.take(rows), *self._arguments)
+
+    def project(self, vectors):
+        """``Z @ vectors`` (one pass)."""
+        if self.array is not None:
+            return self.array @ vectors
+        out = np.empty((self.n_rows, vectors.shape[1]), dtype=self.dtype)
+        for rows, Z in self.blocks():
+            np.matmul(Z, vectors, out=out[rows])
+        return out
+
+
+def rms_normalizer(features, sample_weight):
+    """Weighted root-mean-square row norm of a row source (1.0 if all zero).
+
+    Squared norms are summed in float64: those of large float32 inputs
+    overflow long before the inputs do.
+    """
+    features = as_rows(features)
+    total = 0.0
+    for rows, block in features.blocks():
+        block64 = block.astype(np.float64, copy=False)
+        total += float(sample_weight[rows] @ np.einsum("ij,ij->i", block64, block64))
+    c = math.sqrt(total / float(sample_weight.sum()))
+    if not np.isfinite(c) or c <= np.finfo(np.float64).tiny:
+        return 1.0
+    return c
+
+
+def map_row_blocks(function, X, width):
+    """``function`` applied to row blocks of ``X`` sized for ``width`` features per row.
+
+    Prediction replays the whole stack on each block, so rows wider than
+    ``working_memory`` allows are never held for all of ``X`` at once.
+    """
+    n_rows = X.shape[0]
+    block_rows = rows_per_block(n_rows, width * X.dtype.itemsize)
+    if block_rows >= n_rows:
+        return function(X)
+    return np.concatenate([function(X[rows]) for rows in row_slices(n_rows, block_rows)])
