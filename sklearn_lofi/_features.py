@@ -95,9 +95,12 @@ class LiftedRows(ArrayRows):
         self.n_rows = source.n_rows
         self.width = weights.shape[1]
         self.dtype = np.result_type(source.dtype, weights.dtype)
-        self.block_rows = rows_per_block(self.n_rows, self.width * self.dtype.itemsize)
-        self.streamed = self.block_rows < self.n_rows
+        row_bytes = self.width * self.dtype.itemsize
+        self.streamed = rows_per_block(self.n_rows, row_bytes) < self.n_rows
         if self.streamed:
+            # Consumers make one temporary of a block's size (a weighted or
+            # centred copy): count it, so that a pass stays within the budget.
+            self.block_rows = rows_per_block(self.n_rows, 2 * row_bytes)
             self.array = None
         else:
             self.block_rows = self.n_rows
@@ -132,8 +135,8 @@ def rms_normalizer(features, sample_weight):
     features = as_rows(features)
     total = 0.0
     for rows, block in features.blocks():
-        block64 = block.astype(np.float64, copy=False)
-        total += float(sample_weight[rows] @ np.einsum("ij,ij->i", block64, block64))
+        # dtype=float64 casts element by element (buffered), without a float64 copy of the block
+        total += float(sample_weight[rows] @ np.einsum("ij,ij->i", block, block, dtype=np.float64))
     c = math.sqrt(total / float(sample_weight.sum()))
     if not np.isfinite(c) or c <= np.finfo(np.float64).tiny:
         return 1.0

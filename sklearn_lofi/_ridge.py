@@ -86,9 +86,10 @@ def fit_ridge_loo(features, Y, sample_weight, alphas):
     V_scaled = (V / s).astype(features.dtype)
 
     def blocks_of_U():
-        # The per-candidate products below hold n_alphas * (m + 1) numbers per
-        # row: block sizes follow working_memory, not the source's blocks.
-        row_bytes = 8 * (2 * p + alphas.size * (Y.shape[1] + 1))
+        # A block holds its features, their centred copy and U (float64), and
+        # the per-candidate leverages and residuals: n_alphas * (m + 1) numbers
+        # per row. Block sizes follow working_memory, not the source's blocks.
+        row_bytes = 2 * p * features.dtype.itemsize + 16 * p + 8 * alphas.size * (Y.shape[1] + 2)
         block_rows = min(rows_per_block(n, row_bytes), features.block_rows)
         for rows in row_slices(n, block_rows):
             X = features.take(rows)
@@ -141,17 +142,23 @@ def _loo_predictions(Y, fitted, leverage):
 
 
 def _fit_dual(features, Y, Yt, w, x_mean, y_mean, alphas):
-    """n <= p: eigendecomposition of the n x n Gram matrix X~ X~^T."""
+    """n <= p: eigendecomposition of the n x n Gram matrix X~ X~^T.
+
+    The n x p features stay in their dtype; the n x n Gram matrix and its
+    eigenvectors are float64 (no larger than the Gram itself).
+    """
     n, p = features.n_rows, features.width
-    X = features.take(slice(0, n)).astype(np.float64)
-    Xt = (X - x_mean) * np.sqrt(w)[:, None]
-    s2, U = linalg.eigh(Xt @ Xt.T, driver="evd", check_finite=False)
+    X = features.take(slice(0, n))
+    Xt = (X - x_mean.astype(X.dtype)) * np.sqrt(w)[:, None].astype(X.dtype)
+    s2, U = linalg.eigh((Xt @ Xt.T).astype(np.float64, copy=False), driver="evd", check_finite=False)
     keep = _nonzero(s2, n, p)
     s2, U = s2[keep], U[:, keep]
     UtY = U.T @ Yt
     scores, leverage = _loo_scores([(slice(0, n), X, U)], Yt, w / w.sum(), s2, UtY, alphas, n)
     best = int(np.argmin(scores))
     alpha = float(alphas[best])
-    coef = Xt.T @ (U @ (UtY / (s2 + alpha)[:, None]))
+    dual_coef = (U @ (UtY / (s2 + alpha)[:, None])).astype(X.dtype)
+    coef = (Xt.T @ dual_coef).astype(np.float64, copy=False)
     intercept = y_mean - x_mean @ coef
-    return coef, intercept, alpha, scores, _loo_predictions(Y, X @ coef + intercept, leverage[:, best])
+    fitted = (X @ coef.astype(X.dtype)).astype(np.float64, copy=False) + intercept
+    return coef, intercept, alpha, scores, _loo_predictions(Y, fitted, leverage[:, best])

@@ -327,6 +327,61 @@ def test_float32_stays_float32():
     assert np.corrcoef(r32.predict(X32), r64.predict(X))[0, 1] > 0.999
 
 
+@pytest.mark.parametrize("eig_solver", ["dense", "randomized"])
+def test_float32_end_to_end_halves_peak_memory_and_agrees(eig_solver):
+    # Peak traced memory of a float32 fit + predict is half the float64 one when
+    # the n x P arrays dominate: any float64 temporary of that size would show.
+    import tracemalloc
+
+    X, y = make_classification(n_samples=2000, n_features=20, n_classes=3, n_informative=6, random_state=0)
+    params = {"width": 1024, "n_components": 16, "head_width": 128, "n_layers": 2, "eig_solver": eig_solver,
+              "random_state": 0}
+    peaks, scores, models = {}, {}, {}
+    for Est in (NeuralLoFiClassifier, RandomFeatureBaselineClassifier):
+        for dtype in (np.float64, np.float32):
+            est = Est(**{k: v for k, v in params.items() if k in Est().get_params()})
+            tracemalloc.start()
+            scores[Est, dtype] = est.fit(X.astype(dtype), y).decision_function(X.astype(dtype))
+            peaks[Est, dtype] = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            models[Est, dtype] = est
+        assert peaks[Est, np.float32] < 0.6 * peaks[Est, np.float64], Est.__name__
+        assert scores[Est, np.float32].dtype == np.float32 and models[Est, np.float32].coef_.dtype == np.float32
+    lofi32 = models[NeuralLoFiClassifier, np.float32]
+    assert all(V.dtype == np.float32 for V in lofi32.components_ + lofi32.random_weights_)
+    assert all(values.dtype == np.float32 for values in lofi32.eigenvalues_)
+    # Stated tolerance (doc/user_guide.rst): decision values correlate above 0.999.
+    s32, s64 = scores[NeuralLoFiClassifier, np.float32], scores[NeuralLoFiClassifier, np.float64]
+    assert np.corrcoef(s32.ravel(), s64.ravel())[0, 1] > 0.999
+    np.testing.assert_array_equal(lofi32.n_components_, models[NeuralLoFiClassifier, np.float64].n_components_)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: NeuralLoFiClassifier(width=256, n_components=8, head_width=96, n_layers=2, eig_solver="randomized",
+                                 random_state=0),
+    lambda: NeuralLoFiClassifier(width=256, n_components=8, head_width=96, eig_solver="dense", random_state=0),
+    lambda: NeuralLoFiRegressor(width=256, n_components=8, head_width=96, eig_solver="arpack", random_state=0),
+    lambda: RandomFeatureBaselineClassifier(width=256, head_width=96, n_layers=2, random_state=0),
+], ids=["lofi-randomized", "lofi-dense", "regressor", "lazy-2-layers"])
+def test_streamed_fit_equals_in_memory_fit(make):
+    # working_memory 0.1 MiB forces every n x P array into row blocks of ~50 rows.
+    # (The solvers are explicit: "auto" may pick another one under a small budget.)
+    from sklearn import config_context
+
+    X, y = make_classification(n_samples=600, n_features=10, n_classes=3, n_informative=5, random_state=0)
+    if isinstance(make(), NeuralLoFiRegressor):
+        y = X[:, 0] * X[:, 1] + X[:, 2]
+    whole = make().fit(X, y)
+    with config_context(working_memory=0.1):
+        streamed = make().fit(X, y)
+        streamed_scores = streamed.predict(X) if isinstance(streamed, NeuralLoFiRegressor) else \
+            streamed.decision_function(X)
+    whole_scores = whole.predict(X) if isinstance(whole, NeuralLoFiRegressor) else whole.decision_function(X)
+    assert streamed.alpha_ == whole.alpha_
+    np.testing.assert_allclose(streamed_scores, whole_scores, rtol=1e-7, atol=1e-8 * np.abs(whole_scores).max())
+    np.testing.assert_allclose(streamed.coef_, whole.coef_, rtol=1e-6, atol=1e-9 * np.abs(whole.coef_).max())
+
+
 # --------------------------------------------------------------------------------------
 # Bad and awkward input
 # --------------------------------------------------------------------------------------
