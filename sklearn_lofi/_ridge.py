@@ -18,6 +18,7 @@ import numpy as np
 from scipy import linalg
 
 from ._features import as_rows, row_slices, rows_per_block
+from ._spectral import serial_blas
 
 DEFAULT_ALPHAS = np.logspace(-6, 6, 25)
 
@@ -78,7 +79,8 @@ def fit_ridge_loo(features, Y, sample_weight, alphas):
         Xt = centred(rows, X)
         gram += Xt.T @ Xt
         cross += Xt.T @ Yt[rows].astype(X.dtype)
-    s2, V = linalg.eigh(gram, driver="evd", check_finite=False)
+    with serial_blas():
+        s2, V = linalg.eigh(gram, driver="evd", check_finite=False)
     keep = _nonzero(s2, n, p)
     s2, V = s2[keep], V[:, keep]
     s = np.sqrt(s2)
@@ -150,7 +152,9 @@ def _fit_dual(features, Y, Yt, w, x_mean, y_mean, alphas):
     n, p = features.n_rows, features.width
     X = features.take(slice(0, n))
     Xt = (X - x_mean.astype(X.dtype)) * np.sqrt(w)[:, None].astype(X.dtype)
-    s2, U = linalg.eigh((Xt @ Xt.T).astype(np.float64, copy=False), driver="evd", check_finite=False)
+    gram = (Xt @ Xt.T).astype(np.float64, copy=False)
+    with serial_blas():
+        s2, U = linalg.eigh(gram, driver="evd", check_finite=False)
     keep = _nonzero(s2, n, p)
     s2, U = s2[keep], U[:, keep]
     UtY = U.T @ Yt

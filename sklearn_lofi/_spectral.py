@@ -172,6 +172,27 @@ def _check_selection(m, selection):
         )
 
 
+_THREADPOOL_CONTROLLER = None
+
+
+def serial_blas():
+    """Limit BLAS/LAPACK to one thread within a block.
+
+    The eigensolvers (dense ``eigh``, ARPACK, the QR factorisations and
+    Rayleigh-Ritz of subspace iteration) run on one thread; the large matrix
+    products stay threaded. Threaded OpenBLAS gains little on these
+    bandwidth-bound factorisations and loses badly when the cores are shared
+    (other processes, GridSearchCV workers), measured here on 2 busy cores:
+    ``eigh`` of 1024 x 1024 1.06 s with 2 threads against 0.16 s with one,
+    2048 x 2048 7.2 s against 1.1 s, ARPACK (k = 64) 0.94 s against 0.07 s,
+    QR of 4096 x 74 20 ms-1.1 s against 7-8 ms.
+    """
+    global _THREADPOOL_CONTROLLER
+    if _THREADPOOL_CONTROLLER is None:
+        _THREADPOOL_CONTROLLER = ThreadpoolController()
+    return _THREADPOOL_CONTROLLER.limit(limits=1, user_api="blas")
+
+
 def _dense_eigh(M):
     # "evd" (divide and conquer) measured much faster than the default "evr"
     # for full spectra of dense symmetric matrices on this class of machine.
@@ -225,11 +246,13 @@ def top_directions(T, n_components, *, selection="abs", eig_solver="auto", rando
         # (ARPACK's own default start is drawn from a hidden generator).
         v0 = random_state.uniform(-1.0, 1.0, width).astype(T.dtype)
         try:
-            values, vectors = eigsh(operator, k=wanted, which=which, v0=v0)
+            with serial_blas():
+                values, vectors = eigsh(operator, k=wanted, which=which, v0=v0)
         except (ArpackNoConvergence, ArpackError):
             values = None  # e.g. many exactly-zero eigenvalues: fall back to dense
     if values is None:
-        values, vectors = _dense_eigh(operator)
+        with serial_blas():
+            values, vectors = _dense_eigh(operator)
 
     if m > 1:
         values = np.sqrt(np.clip(values, 0.0, None))
@@ -278,25 +301,8 @@ def _select(values, vectors, m, wanted, selection, dtype):
     return values, vectors, n_dropped
 
 
-_THREADPOOL_CONTROLLER = None
-
-
-def _serial_blas():
-    """Limit BLAS/LAPACK to one thread within a block.
-
-    Threaded OpenBLAS is slow on the tall, thin QR factorisations of subspace
-    iteration (P x (K + 10)): measured here 20 ms to 1.1 s per QR at P = 4096
-    with 2 threads on a loaded machine against 7-8 ms with one, which made QR
-    two thirds of a randomized fit. The large products stay threaded.
-    """
-    global _THREADPOOL_CONTROLLER
-    if _THREADPOOL_CONTROLLER is None:
-        _THREADPOOL_CONTROLLER = ThreadpoolController()
-    return _THREADPOOL_CONTROLLER.limit(limits=1, user_api="blas")
-
-
 def _orthonormal_basis(A):
-    with _serial_blas():
+    with serial_blas():
         return linalg.qr(A, mode="economic", overwrite_a=True, check_finite=False)[0]
 
 
@@ -353,14 +359,14 @@ def randomized_top_directions(features, Y, sample_weight, n_components, *, selec
     ZQ = np.empty((features.n_rows, block), dtype=dtype)
     if m == 1:
         B = Q.T @ apply(Q, ZV_out=ZQ)
-        with _serial_blas():
+        with serial_blas():
             values, U = linalg.eigh(0.5 * (B + B.T))
     else:
         # Rayleigh-Ritz on the unfolding without squaring it: the singular
         # values and right singular vectors of Q^T [T_1 ... T_m], whose
         # transpose stacks the blocks T_c Q from the first half of one pass.
         TQ = apply(Q, ZV_out=ZQ, first_half_only=True).reshape(width, m, block)
-        with _serial_blas():
+        with serial_blas():
             _, values, Ut = linalg.svd(TQ.transpose(1, 0, 2).reshape(m * width, block), full_matrices=False)
         U = Ut.T
     values, vectors, n_dropped = _select(values, Q @ U, m, wanted, selection, dtype)
