@@ -4,10 +4,18 @@ The lift ``Z = sigma(H W / c) / sqrt(P)`` is a BLAS product followed by an
 element-wise pass. That pass is done here, in place on the product, so that the
 n x P array is written once: compiled for ReLU, erf and the Hermite-truncated
 series (where numba wins, benchmarks/kernels.py), NumPy/SciPy ufuncs for tanh
-and the sigmoid (where the vectorised ufuncs win). Every kernel is compiled twice from the same
-Python source, serial and ``parallel=True``; the parallel one is used only when
-more than one numba thread is allowed. Work is split by rows and every element
-is computed independently, so results do not depend on the thread count.
+and the sigmoid (where the vectorised ufuncs win). Row weighting by labels and
+sample weights (:func:`scale_rows`, :func:`label_weighted_blocks`) is compiled
+too: NumPy's broadcast multiply is slower on these shapes. A weighted second
+moment ``Z^T diag(r) Z`` stays a BLAS product: a compiled chunked accumulation
+was several times slower (doc/bench/kernels.rst has every measured ratio).
+
+Every kernel is compiled twice from the same Python source, serial and
+``parallel=True``; the parallel one is used only when more than one numba
+thread is allowed. Work is split by rows (or fixed blocks of rows) and every
+output element is computed by the same operations in the same order whatever
+the split, so results do not depend on the thread count. Each kernel has a
+plain NumPy twin (``*_numpy``) that the tests compare it with.
 
 Compilation is lazy (first fit) and cached on disk when a writable cache
 location exists; ``SKLEARN_LOFI_NUMBA_CACHE=0`` switches caching off. A
@@ -22,7 +30,12 @@ import numba
 import numpy as np
 from scipy import special
 
-from ._activations import ACTIVATION_CODES, HERMITE_CODE, activation_function, hermite_series
+from ._activations import (
+    ACTIVATION_CODES,
+    activation_function,
+    hermite_coefficients,
+    hermite_series,
+)
 
 
 def _cache_enabled():
@@ -50,7 +63,7 @@ _CACHE = _cache_enabled()
 HERMITE_CLIP = 4.0
 
 
-def _activate_rows(A, code, coefficients, scale):
+def _activate_rows(A, code, scale):
     n_rows, n_cols = A.shape
     for i in numba.prange(n_rows):
         row = A[i]
@@ -61,24 +74,77 @@ def _activate_rows(A, code, coefficients, scale):
             for j in range(n_cols):
                 t = row[j]
                 row[j] = t * scale if t > 0 else 0.0
-        elif code == 2:  # erf
+        else:  # erf
             for j in range(n_cols):
                 row[j] = math.erf(row[j]) * scale
-        else:  # truncated Hermite series, normalised three-term recurrence
-            degree = coefficients.shape[0] - 1
+
+
+# Rows per block of the Hermite kernel: one set of scratch rows is allocated per
+# block (allocating per row inside a parallel loop made two threads slower
+# than one).
+_HERMITE_BLOCK_ROWS = 64
+
+
+def _hermite_rows(A, coefficients, roots, clip, scale):
+    # sum_k c_k h_k(t) at t = clip(A, -clip, clip), then times scale, with
+    # h_{k+1} = (t h_k - sqrt(k) h_{k-1}) / sqrt(k + 1) and roots[k] = sqrt(k).
+    # Everything (coefficients, roots, clip, scale) comes in A's dtype, so a
+    # float32 A is computed in float32 (no float64 constants in the loop), and
+    # the recurrence runs one degree at a time over a whole row: the loop over
+    # columns has no dependency between iterations and is vectorised. The
+    # operations and their order are those of ``hermite_series``, so the result
+    # equals the NumPy twin exactly in both dtypes.
+    n_rows, n_cols = A.shape
+    degree = coefficients.shape[0] - 1
+    n_blocks = (n_rows + _HERMITE_BLOCK_ROWS - 1) // _HERMITE_BLOCK_ROWS
+    for block in numba.prange(n_blocks):
+        t = np.empty(n_cols, A.dtype)
+        h_prev = np.empty(n_cols, A.dtype)
+        h_curr = np.empty(n_cols, A.dtype)
+        c0 = coefficients[0]
+        for i in range(block * _HERMITE_BLOCK_ROWS, min(n_rows, (block + 1) * _HERMITE_BLOCK_ROWS)):
+            row = A[i]
+            if degree == 0:
+                for j in range(n_cols):
+                    row[j] = c0 * scale
+                continue
+            c1 = coefficients[1]
             for j in range(n_cols):
-                t = min(max(row[j], -HERMITE_CLIP), HERMITE_CLIP)
-                h_prev = 1.0
-                total = coefficients[0]
-                if degree >= 1:
-                    h_curr = t
-                    total += coefficients[1] * h_curr
-                    for k in range(1, degree):
-                        h_next = (t * h_curr - math.sqrt(k) * h_prev) / math.sqrt(k + 1.0)
-                        total += coefficients[k + 1] * h_next
-                        h_prev = h_curr
-                        h_curr = h_next
-                row[j] = total * scale
+                x = min(max(row[j], -clip), clip)
+                t[j] = x
+                h_prev[j] = 1
+                h_curr[j] = x
+                row[j] = c0 + c1 * x
+            for k in range(1, degree):
+                root_k = roots[k]
+                root_next = roots[k + 1]
+                c_next = coefficients[k + 1]
+                for j in range(n_cols):
+                    h_next = (t[j] * h_curr[j] - root_k * h_prev[j]) / root_next
+                    row[j] += c_next * h_next
+                    h_prev[j] = h_curr[j]
+                    h_curr[j] = h_next
+            for j in range(n_cols):
+                row[j] *= scale
+
+
+def _scale_rows(A, weights, out):
+    n_rows, n_cols = A.shape
+    for i in numba.prange(n_rows):
+        w = weights[i]
+        for j in range(n_cols):
+            out[i, j] = A[i, j] * w
+
+
+def _label_blocks(ZV, R, out):
+    n_rows, n_cols = ZV.shape
+    n_blocks = R.shape[1]
+    for i in numba.prange(n_rows):
+        for c in range(n_blocks):
+            r = R[i, c]
+            offset = c * n_cols
+            for j in range(n_cols):
+                out[i, offset + j] = r * ZV[i, j]
 
 
 def _twin(function, suffix):
@@ -95,17 +161,21 @@ def _twin(function, suffix):
     return twin
 
 
-_activate_serial = numba.njit(_twin(_activate_rows, "_serial"), cache=_CACHE, nogil=True)
-_activate_parallel = numba.njit(_twin(_activate_rows, "_parallel"), cache=_CACHE, nogil=True, parallel=True)
+def _compile(function):
+    """Serial and parallel dispatchers of one Python function (lazy, cached)."""
+    serial = numba.njit(_twin(function, "_serial"), cache=_CACHE, nogil=True)
+    parallel = numba.njit(_twin(function, "_parallel"), cache=_CACHE, nogil=True, parallel=True)
+    return serial, parallel
 
 
-def activation_code(activation, degree):
-    """Kernel code and Hermite coefficients for an activation (truncated or not)."""
-    from ._activations import hermite_coefficients
+_activate_kernels = _compile(_activate_rows)
+_hermite_kernels = _compile(_hermite_rows)
+_scale_rows_kernels = _compile(_scale_rows)
+_label_blocks_kernels = _compile(_label_blocks)
 
-    if degree is None:
-        return ACTIVATION_CODES[activation], np.zeros(1, dtype=np.float64)
-    return HERMITE_CODE, hermite_coefficients(activation, degree)
+
+def _pick(kernels, n_threads):
+    return kernels[1] if n_threads > 1 else kernels[0]
 
 
 _NUMPY_UFUNCS = {"tanh": np.tanh, "sigmoid": special.expit}
@@ -125,20 +195,114 @@ def apply_activation_(A, activation, degree, scale, n_threads=1):
         _NUMPY_UFUNCS[activation](A, out=A)
         A *= scale
         return A
-    code, coefficients = activation_code(activation, degree)
-    coefficients = coefficients.astype(A.dtype)
-    kernel = _activate_parallel if n_threads > 1 else _activate_serial
-    kernel(A, code, coefficients, A.dtype.type(scale))
+    dtype = A.dtype.type
+    if degree is None:
+        _pick(_activate_kernels, n_threads)(A, ACTIVATION_CODES[activation], dtype(scale))
+        return A
+    coefficients = hermite_coefficients(activation, degree).astype(A.dtype)
+    # sqrt(k) rounded once to A's dtype: the same constants that NumPy uses
+    # when ``hermite_series`` multiplies a float32 array by math.sqrt(k).
+    roots = np.sqrt(np.arange(degree + 1, dtype=np.float64)).astype(A.dtype)
+    _pick(_hermite_kernels, n_threads)(A, coefficients, roots, dtype(HERMITE_CLIP), dtype(scale))
     return A
 
 
 def apply_activation_numpy(A, activation, degree, scale):
     """NumPy twin of :func:`apply_activation_` (returns a new array)."""
-    from ._activations import hermite_coefficients
-
     if degree is None:
         out = activation_function(activation)(A)
     else:
         clipped = np.clip(A, -HERMITE_CLIP, HERMITE_CLIP)
         out = hermite_series(clipped, hermite_coefficients(activation, degree).astype(A.dtype))
     return (out * scale).astype(A.dtype, copy=False)
+
+
+def _weights_vector(weights, n_rows, dtype):
+    weights = np.ascontiguousarray(weights, dtype=dtype)
+    if weights.shape != (n_rows,):
+        raise ValueError(f"weights must have shape ({n_rows},), got {weights.shape}.")
+    return weights
+
+
+def scale_rows(A, weights, n_threads=1, *, out=None):
+    """Row weighting ``out[i, :] = weights[i] * A[i, :]``.
+
+    Parameters
+    ----------
+    A : ndarray of shape (n, p), float32 or float64
+    weights : array-like of shape (n,)
+        Cast to ``A.dtype`` (a float32 ``A`` stays float32).
+    n_threads : int, default=1
+        numba threads allowed (``sklearn_lofi._threads.numba_threads``); the
+        parallel kernel runs only when it is above 1. The result is the same
+        for every value.
+    out : ndarray of shape (n, p) and dtype ``A.dtype``, optional
+        Where to write; ``out=A`` scales in place. A new array by default.
+
+    Returns
+    -------
+    out : ndarray of shape (n, p)
+        Equal, element for element, to ``A * weights[:, None]``.
+    """
+    if A.ndim != 2:
+        raise ValueError(f"A must be 2-D, got shape {A.shape}.")
+    weights = _weights_vector(weights, A.shape[0], A.dtype)
+    if out is None:
+        out = np.empty_like(A, order="C")
+    elif out.shape != A.shape or out.dtype != A.dtype:
+        raise ValueError(f"out must have shape {A.shape} and dtype {A.dtype}.")
+    _pick(_scale_rows_kernels, n_threads)(A, weights, out)
+    return out
+
+
+def scale_rows_numpy(A, weights, *, out=None):
+    """NumPy twin of :func:`scale_rows`."""
+    weights = np.asarray(weights, dtype=A.dtype)
+    return np.multiply(A, weights[:, None], out=out)
+
+
+def label_weighted_blocks(ZV, R, n_threads=1, *, out=None):
+    """Row weighting of one block by several weight columns, side by side.
+
+    Parameters
+    ----------
+    ZV : ndarray of shape (n, b), float32 or float64
+    R : array-like of shape (n, m)
+        One column of row weights per block (for example sample weight times
+        label ``c``); cast to ``ZV.dtype``.
+    n_threads : int, default=1
+        numba threads allowed; the result is the same for every value.
+    out : ndarray of shape (n, m * b) and dtype ``ZV.dtype``, optional
+        Where to write; a new C-contiguous array by default.
+
+    Returns
+    -------
+    out : ndarray of shape (n, m * b)
+        Block ``c`` (columns ``c * b`` to ``(c + 1) * b``) is
+        ``R[:, c:c + 1] * ZV``, so that ``Z.T @ out`` gives all ``m`` products
+        ``Z^T diag(R[:, c]) Z V`` in one matrix product.
+    """
+    if ZV.ndim != 2:
+        raise ValueError(f"ZV must be 2-D, got shape {ZV.shape}.")
+    R = np.ascontiguousarray(R, dtype=ZV.dtype)
+    if R.ndim == 1:
+        R = R[:, None]
+    if R.ndim != 2 or R.shape[0] != ZV.shape[0]:
+        raise ValueError(f"R must have shape ({ZV.shape[0]}, m), got {R.shape}.")
+    n, b = ZV.shape
+    shape = (n, R.shape[1] * b)
+    if out is None:
+        out = np.empty(shape, dtype=ZV.dtype)
+    elif out.shape != shape or out.dtype != ZV.dtype:
+        raise ValueError(f"out must have shape {shape} and dtype {ZV.dtype}.")
+    _pick(_label_blocks_kernels, n_threads)(ZV, R, out)
+    return out
+
+
+def label_weighted_blocks_numpy(ZV, R):
+    """NumPy twin of :func:`label_weighted_blocks`."""
+    R = np.asarray(R, dtype=ZV.dtype)
+    if R.ndim == 1:
+        R = R[:, None]
+    n, b = ZV.shape
+    return (R[:, :, None] * ZV[:, None, :]).reshape(n, R.shape[1] * b)

@@ -20,6 +20,7 @@ from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, eigsh
 from threadpoolctl import ThreadpoolController  # a scikit-learn dependency
 
 from ._features import as_rows
+from ._kernels import label_weighted_blocks, scale_rows
 
 # "auto" uses ARPACK's Lanczos for a few directions of a wide operator. Measured
 # here on a P x P label-weighted operator of ReLU features (n = 2000): P = 2000,
@@ -81,11 +82,13 @@ def _label_groups(Y, n_rows):
     return None
 
 
-def label_moments(features, Y, sample_weight):
+def label_moments(features, Y, sample_weight, n_threads=1):
     """Correlation tensor ``T`` of shape (m, P, P) (see module docstring).
 
     ``features`` is the lifted ``Z`` (n x P), as an array or a row source
-    (:mod:`._features`); a streamed source is read in one pass.
+    (:mod:`._features`); a streamed source is read in one pass. ``n_threads``
+    is the numba thread budget of the row weighting (results do not depend
+    on it).
     """
     features = as_rows(features)
     width, dtype = features.width, features.dtype
@@ -96,7 +99,7 @@ def label_moments(features, Y, sample_weight):
         T = np.zeros((m, width, width), dtype=dtype)
         for rows, Z in features.blocks():
             for c in range(m):
-                T[c] += (Z * row_weights[rows, c : c + 1]).T @ Z
+                T[c] += scale_rows(Z, row_weights[rows, c], n_threads).T @ Z
     else:
         values, inverse = groups
         group_weights = (sample_weight / float(sample_weight.sum())).astype(dtype, copy=False)
@@ -108,7 +111,7 @@ def label_moments(features, Y, sample_weight):
                 members = np.flatnonzero(block_groups == g)
                 if members.size:
                     Zg = Z[members]
-                    moments[g] += (Zg * block_weights[members, None]).T @ Zg
+                    moments[g] += scale_rows(Zg, block_weights[members], n_threads).T @ Zg
         # T[c] = sum_g values[g, c] moments[g], as one (m x G) @ (G x P^2) product
         T = (values.T.astype(dtype) @ moments.reshape(values.shape[0], -1)).reshape(m, width, width)
     # GEMM leaves ~eps asymmetry; the solvers assume exact symmetry.
@@ -307,7 +310,7 @@ def _orthonormal_basis(A):
 
 
 def randomized_top_directions(features, Y, sample_weight, n_components, *, selection="abs", random_state,
-                              n_oversamples=_N_OVERSAMPLES, n_power_iter=_N_POWER_ITER):
+                              n_oversamples=_N_OVERSAMPLES, n_power_iter=_N_POWER_ITER, n_threads=1):
     """Top directions without forming the P x P operator.
 
     Block subspace iteration (Halko, Martinsson & Tropp 2011, Alg. 4.4) on the
@@ -319,7 +322,8 @@ def randomized_top_directions(features, Y, sample_weight, n_components, *, selec
     ``4 n P b`` flops (``4 n P b (m + 1)``), ``b = K + n_oversamples``; ``Z``
     may be a streamed row source. The block targets the largest ``|lambda|``;
     with a one-sided ``selection`` the directions of the other sign in it are
-    dropped, so fewer may be kept.
+    dropped, so fewer may be kept. ``n_threads`` is the numba thread budget of
+    the label weighting (results do not depend on it).
 
     Returns
     -------
@@ -341,8 +345,7 @@ def randomized_top_directions(features, Y, sample_weight, n_components, *, selec
             ZV = Z @ V
             if ZV_out is not None:
                 ZV_out[rows] = ZV
-            weighted = row_weights[rows, :, None] * ZV[:, None, :]
-            TV += Z.T @ weighted.reshape(ZV.shape[0], m * block)
+            TV += Z.T @ label_weighted_blocks(ZV, row_weights[rows], n_threads)
         if m == 1 or first_half_only:
             return TV
         out = np.zeros_like(V)

@@ -96,10 +96,10 @@ def fit_layers(
             if solver == "randomized":
                 values, vectors, _, projected = randomized_top_directions(
                     Z, labels, sample_weight, n_components[layer], selection=selection,
-                    random_state=solver_random_state,
+                    random_state=solver_random_state, n_threads=n_threads,
                 )
             else:
-                T = label_moments(Z, labels, sample_weight)
+                T = label_moments(Z, labels, sample_weight, n_threads)
                 values, vectors, _ = top_directions(
                     T, n_components[layer], selection=selection, eig_solver=solver,
                     random_state=solver_random_state,
