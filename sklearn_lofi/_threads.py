@@ -14,8 +14,12 @@ _forked_child = False
 
 
 def _after_fork_in_child():
-    global _forked_child
+    global _forked_child, _budget_lock, _budget_in_use
     _forked_child = True
+    # the parent's other threads do not exist here, and one of them may have
+    # held the lock at the fork
+    _budget_lock = threading.Lock()
+    _budget_in_use = 0
 
 
 if hasattr(os, "register_at_fork"):
@@ -52,20 +56,55 @@ def effective_n_threads(n_jobs):
     return wanted
 
 
+# Python threads that run kernels at the same time (joblib's threading backend,
+# a GridSearchCV over estimators with n_jobs > 1) share the threads numba
+# launched instead of each taking them all: a block gets what is left of
+# NUMBA_NUM_THREADS, and at least one thread (its own, serial). The grant only
+# changes speed, never results: the kernels do not depend on the thread count.
+_budget_lock = threading.Lock()
+_budget_in_use = 0
+_local = threading.local()
+
+
+def _grant(wanted):
+    global _budget_in_use
+    with _budget_lock:
+        granted = max(1, min(wanted, numba.config.NUMBA_NUM_THREADS - _budget_in_use))
+        _budget_in_use += granted
+    return granted
+
+
+def _release(granted):
+    global _budget_in_use
+    with _budget_lock:
+        _budget_in_use -= granted
+
+
 @contextlib.contextmanager
 def numba_threads(n_jobs):
     """Set numba's thread mask for the duration of a block, then restore it.
 
-    Yields the effective number of threads. The kernels pick their serial
-    variant when it is 1, and then numba's pool is not touched at all.
+    Yields the effective number of threads: ``n_jobs`` clamped by
+    :func:`effective_n_threads`, then to what other Python threads inside such
+    a block have not taken (a block nested in another one of the same thread
+    stays within the outer grant). The kernels pick their serial variant when
+    it is 1, and then numba's pool is not touched at all.
     """
-    n_threads = effective_n_threads(n_jobs)
-    if n_threads == 1:
-        yield 1
-        return
-    previous = numba.get_num_threads()
-    numba.set_num_threads(n_threads)
+    wanted = effective_n_threads(n_jobs)
+    outer = getattr(_local, "granted", None)
+    if outer is not None:
+        n_threads, granted = min(wanted, outer), 0
+    else:
+        n_threads = granted = _grant(wanted)
+    _local.granted = n_threads
+    previous = numba.get_num_threads() if n_threads > 1 else None
     try:
+        if previous is not None:
+            numba.set_num_threads(n_threads)
         yield n_threads
     finally:
-        numba.set_num_threads(previous)
+        if previous is not None:
+            numba.set_num_threads(previous)
+        _local.granted = outer
+        if granted:
+            _release(granted)

@@ -10,13 +10,21 @@ import textwrap
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification
-from sklearn.model_selection import cross_val_score
+from sklearn.model_selection import GridSearchCV, cross_val_score
 
 import sklearn_lofi
 from sklearn_lofi import NeuralLoFiClassifier
 from sklearn_lofi._threads import effective_n_threads, numba_threads
 
-SMALL = dict(width=64, n_components=4, head_width=128, random_state=0)
+try:  # pytest-timeout is in the test extra; without it the marks do nothing
+    import pytest_timeout  # noqa: F401
+
+    timeout = pytest.mark.timeout
+except ImportError:  # pragma: no cover
+    def timeout(seconds):
+        return lambda function: function
+
+SMALL = {"width": 64, "n_components": 4, "head_width": 128, "random_state": 0}
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(sklearn_lofi.__file__)))
 
 
@@ -25,7 +33,7 @@ def _run(code, env_update=None, drop=(), timeout=300):
     env.update(env_update or {})
     env["PYTHONPATH"] = env_update.get("PYTHONPATH", PACKAGE_PARENT) if env_update else PACKAGE_PARENT
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, check=False)
 
 
 def test_thread_budget_is_clamped_and_restored():
@@ -48,6 +56,101 @@ def test_threading_backend_does_not_abort():
     with parallel_backend("threading", n_jobs=2):
         scores = cross_val_score(NeuralLoFiClassifier(**SMALL, n_jobs=2), X, y, cv=4)
     np.testing.assert_array_equal(scores, cross_val_score(NeuralLoFiClassifier(**SMALL), X, y, cv=4))
+
+
+GRID = [{"n_components": [2], "degree": [None]}, {"n_components": [4], "degree": [3]}]
+
+
+def _grid_search(n_jobs):
+    X, y = make_classification(n_samples=240, n_features=8, n_informative=4, random_state=1)
+    search = GridSearchCV(NeuralLoFiClassifier(**SMALL, n_jobs=n_jobs), GRID, cv=3, n_jobs=n_jobs)
+    return search.fit(X, y)
+
+
+@timeout(120)
+@pytest.mark.parametrize("backend", ["loky", "threading"])
+def test_grid_search_in_parallel_matches_serial(backend):
+    # Estimators asking for 2 numba threads inside 2 joblib workers: no abort
+    # (workqueue), no hang (OpenMP), and the very same search as with n_jobs=1,
+    # since no kernel result depends on the thread count.
+    from joblib import parallel_backend
+
+    X, y = make_classification(n_samples=100, n_features=5, random_state=0)
+    # a parallel region in the main thread first: until then the threading layer
+    # is unknown and worker threads would stay serial
+    NeuralLoFiClassifier(**SMALL, n_jobs=2).fit(X, y)
+    serial = _grid_search(1)
+    with parallel_backend(backend, n_jobs=2):
+        parallel = _grid_search(2)
+    assert parallel.best_params_ == serial.best_params_
+    for key in ("mean_test_score", "split0_test_score", "split1_test_score", "split2_test_score"):
+        np.testing.assert_array_equal(parallel.cv_results_[key], serial.cv_results_[key])
+
+
+def _worker_thread_budget(n_jobs):
+    import numba
+
+    from sklearn_lofi._threads import effective_n_threads, numba_threads
+
+    with numba_threads(n_jobs) as granted:
+        inside = numba.get_num_threads()
+    X, y = make_classification(n_samples=100, n_features=5, random_state=0)
+    NeuralLoFiClassifier(width=32, n_components=2, head_width=32, random_state=0, n_jobs=n_jobs).fit(X, y)
+    return {"env": os.environ.get("NUMBA_NUM_THREADS"), "launched": numba.config.NUMBA_NUM_THREADS,
+            "effective": effective_n_threads(n_jobs), "granted": granted, "inside": inside}
+
+
+@timeout(120)
+def test_loky_worker_is_clamped_to_its_numba_budget():
+    # joblib gives each of k loky workers NUMBA_NUM_THREADS = cpu_count // k;
+    # asking for more (here 64 threads, or all with -1) must neither raise
+    # (numba.set_num_threads refuses more than were launched) nor go above it.
+    from joblib import Parallel, delayed
+
+    reports = Parallel(n_jobs=2, backend="loky")(delayed(_worker_thread_budget)(n) for n in (64, -1, None, 2))
+    for report in reports:
+        assert report["env"] is not None, "joblib did not set NUMBA_NUM_THREADS in the worker"
+        budget = int(report["env"])
+        assert report["launched"] == budget == max(os.cpu_count() // 2, 1)
+        assert report["effective"] == report["granted"] == report["inside"] == budget
+
+
+@timeout(60)
+def test_concurrent_python_threads_share_the_numba_threads():
+    # A Python thread entering numba_threads while another one holds all the
+    # launched numba threads runs serially instead of launching as many again;
+    # what a block releases goes to later ones; nested blocks stay within the
+    # grant of their thread.
+    import threading
+
+    import numba
+
+    launched = numba.config.NUMBA_NUM_THREADS
+    first_inside, second_done = threading.Event(), threading.Event()
+    granted = {}
+
+    def first():
+        with numba_threads(-1) as n:
+            granted["first"] = n
+            with numba_threads(-1) as nested:
+                granted["nested"] = nested
+            first_inside.set()
+            second_done.wait(timeout=30)
+
+    def second():
+        first_inside.wait(timeout=30)
+        with numba_threads(-1) as n:
+            granted["second"] = n
+        second_done.set()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert granted == {"first": launched, "nested": launched, "second": 1}
+    with numba_threads(-1) as n:  # everything given back
+        assert n == launched == numba.get_num_threads()
 
 
 def test_fork_pool_after_parallel_use_does_not_hang():
@@ -114,7 +217,8 @@ def test_read_only_install_imports_and_fits(tmp_path):
                 path = os.path.join(root, name)
                 os.chmod(path, os.stat(path).st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
         command = [sys.executable, "-c", code]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=str(tmp_path))
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=str(tmp_path),
+                            check=False)
     if "unshare" in command[0] and "Operation not permitted" in result.stderr:
         pytest.skip("mount namespaces are not permitted here")
     assert result.returncode == 0, result.stderr[-2000:]
