@@ -98,9 +98,14 @@ class LiftedRows(ArrayRows):
         row_bytes = self.width * self.dtype.itemsize
         self.streamed = rows_per_block(self.n_rows, row_bytes) < self.n_rows
         if self.streamed:
-            # Consumers make one temporary of a block's size (a weighted or
-            # centred copy): count it, so that a pass stays within the budget.
-            self.block_rows = rows_per_block(self.n_rows, 2 * row_bytes)
+            # Up to three blocks' worth is alive at once during a pass: the
+            # consumer's block and its temporary of the same size (a weighted
+            # or centred copy) are still bound while ``blocks()`` lifts the
+            # next block. A quarter of the budget per block keeps a pass
+            # within it (with 1/2, the n = 200 000, P = 8192 float32 fit of
+            # benchmarks/memory.py peaked at 2.4 GiB under 1 GiB of
+            # working_memory).
+            self.block_rows = rows_per_block(self.n_rows, 4 * row_bytes)
             self.array = None
         else:
             self.block_rows = self.n_rows
