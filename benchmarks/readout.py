@@ -7,6 +7,8 @@ ratio. The research code spent 50-63 s in RidgeCV at n = 2000, p = 1000 with
 500 candidates (reference-implementation.md §8.5). Run from the repository root::
 
     python benchmarks/readout.py
+
+Small version: ``python benchmarks/readout.py --quick``.
 """
 
 import argparse
@@ -30,7 +32,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shapes", default="2000x1000,1000x2000,4000x500", help="n x p pairs")
     parser.add_argument("--alphas", type=int, default=500, help="number of candidates in logspace(-6, 6)")
+    parser.add_argument("--quick", action="store_true", help="n x p = 400 x 200, 50 candidates")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.shapes, args.alphas = "400x200,200x400", 50
     alphas = np.logspace(-6, 6, args.alphas)
     print(f"{args.alphas} candidates; seconds, best of 2")
     print(f"{'n':>6} {'p':>6}  {'RidgeCV':>8}  {'ours':>8}  {'speed-up':>8}  same alpha  max |coef diff|")

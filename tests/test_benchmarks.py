@@ -1,0 +1,53 @@
+"""Every benchmark script runs in a small version (the full runs are on demand, see doc/benchmarks.rst)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCHMARKS = os.path.join(ROOT, "benchmarks")
+RESULTS = os.path.join(BENCHMARKS, "results")
+
+SMALL_VERSIONS = {
+    "alternatives.py": ["--quick"],
+    "defaults_table.py": [f"K=32={os.path.join(RESULTS, 'l1k32.json')}", f"K=64={os.path.join(RESULTS, 'l1k64.json')}"],
+    "eigensolvers.py": ["--quick"],
+    "floor.py": ["--quick"],
+    "kernels.py": ["--quick"],
+    "memory.py": ["--quick"],
+    "planted.py": ["--d", "10", "--ratios", "5,10", "--seeds", "1", "--width", "128"],
+    "readout.py": ["--quick"],
+    "real_data.py": ["--quick"],
+    "reference_splits.py": ["--seeds", "1"],
+    "scaling.py": ["--quick"],
+    "speedup.py": ["--quick"],
+}
+
+
+def test_every_benchmark_has_a_small_version():
+    scripts = sorted(name for name in os.listdir(BENCHMARKS) if name.endswith(".py"))
+    assert scripts == sorted(SMALL_VERSIONS)
+
+
+@pytest.mark.parametrize("script", sorted(SMALL_VERSIONS))
+def test_small_version_runs(script, tmp_path):
+    arguments = list(SMALL_VERSIONS[script])
+    if script == "speedup.py" and subprocess.run(["git", "-C", ROOT, "cat-file", "-e", "2800233^{commit}"],
+                                                 capture_output=True).returncode != 0:
+        pytest.skip("not a git checkout with the foundation commit")
+    json_path = tmp_path / "out.json"
+    with open(os.path.join(BENCHMARKS, script)) as handle:
+        writes_json = '"--json"' in handle.read()
+    if writes_json:
+        arguments += ["--json", str(json_path)]
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONWARNINGS": "ignore"}
+    result = subprocess.run([sys.executable, os.path.join(BENCHMARKS, script), *arguments], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip(), "the benchmark printed nothing"
+    if writes_json:
+        with open(json_path) as handle:
+            assert json.load(handle), "empty results"
