@@ -10,8 +10,10 @@ otherwise every pass recomputes its blocks from ``H``. Recomputing costs the
 lift's ``2 n D P`` flops per pass, which is less than each pass's own products
 whenever ``D`` is below the block width they multiply by.
 
-Both classes below expose ``n_rows``, ``width``, ``dtype``, ``streamed`` and
-``blocks()``, which yields ``(rows, block)`` pairs with ``rows`` a slice.
+Both classes below expose ``n_rows``, ``width``, ``dtype``, ``streamed``,
+``offset`` and ``blocks()``, which yields ``(rows, block)`` pairs with ``rows``
+a slice. A source with an ``offset`` (a vector of length ``width``, or None)
+hands out its rows minus that offset: the features are ``block + offset``.
 """
 
 import math
@@ -51,6 +53,7 @@ class ArrayRows:
     """
 
     streamed = False
+    offset = None
 
     def __init__(self, array):
         self.array = array
@@ -67,7 +70,14 @@ class ArrayRows:
 
     def project(self, vectors):
         """``Z @ vectors``."""
-        return self.array @ vectors
+        return _add_offset(self.array @ vectors, self.offset, vectors)
+
+
+def _add_offset(product, offset, vectors):
+    # (Zc + 1 offset^T) V = Zc V + 1 (offset^T V)
+    if offset is not None:
+        product += offset @ vectors
+    return product
 
 
 def as_rows(features):
@@ -87,11 +97,24 @@ class LiftedRows(ArrayRows):
     activation : str
     degree : int or None
     n_threads : int
+    centre : bool, default=False
+        Hand out the rows minus an ``offset`` close to their mean: the mean
+        of all rows when held whole, of the first block when streamed. The
+        label-weighted operator is formed from centred rows plus a rank-two
+        correction (``_spectral``): lifted features share a large common part
+        (every ReLU feature is positive; inputs far from the origin give
+        nearly equal rows), and forming ``Z^T diag(r) Z`` from raw rows
+        cancels it in rounding, ``eps * (|mean| / |spread|)^2`` relative to
+        the label signal. In float32 that error swamped all directions of
+        data offset by 1e4 (bug-cases BR-05).
     """
 
-    def __init__(self, source, weights, normalizer, activation, degree, n_threads=1):
+    def __init__(self, source, weights, normalizer, activation, degree, n_threads=1, *, centre=False):
+        if source.offset is not None:
+            raise ValueError("the rows of a centred source are not the features: lift them uncentred")
         self._source = source
         self._arguments = (weights, normalizer, activation, degree, n_threads)
+        self.offset = None
         self.n_rows = source.n_rows
         self.width = weights.shape[1]
         self.dtype = np.result_type(source.dtype, weights.dtype)
@@ -107,6 +130,8 @@ class LiftedRows(ArrayRows):
             # working_memory).
             self.block_rows = rows_per_block(self.n_rows, 4 * row_bytes)
             self.array = None
+            if centre:
+                self.offset = _column_mean(self._lift(slice(0, self.block_rows)))
         else:
             self.block_rows = self.n_rows
             if source.streamed:  # fill block by block: the source itself does not fit
@@ -114,21 +139,35 @@ class LiftedRows(ArrayRows):
                 for rows, block in source.blocks():
                     self.array[rows] = lift(block, *self._arguments)
             else:
-                self.array = lift(source.take(slice(0, self.n_rows)), *self._arguments)
+                self.array = self._lift(slice(0, self.n_rows))
+            if centre:
+                self.offset = _column_mean(self.array)
+                self.array -= self.offset
+
+    def _lift(self, rows):
+        return lift(self._source.take(rows), *self._arguments)
 
     def take(self, rows):
         if self.array is not None:
             return self.array[rows]
-        return lift(self._source.take(rows), *self._arguments)
+        block = self._lift(rows)
+        if self.offset is not None:
+            block -= self.offset
+        return block
 
     def project(self, vectors):
         """``Z @ vectors`` (one pass)."""
         if self.array is not None:
-            return self.array @ vectors
+            return super().project(vectors)
         out = np.empty((self.n_rows, vectors.shape[1]), dtype=self.dtype)
         for rows, Z in self.blocks():
             np.matmul(Z, vectors, out=out[rows])
-        return out
+        return _add_offset(out, self.offset, vectors)
+
+
+def _column_mean(block):
+    # accumulated in float64, returned in the block's dtype
+    return np.mean(block, axis=0, dtype=np.float64).astype(block.dtype)
 
 
 def rms_normalizer(features, sample_weight):
@@ -138,6 +177,8 @@ def rms_normalizer(features, sample_weight):
     overflow long before the inputs do.
     """
     features = as_rows(features)
+    if features.offset is not None:
+        raise ValueError("rms_normalizer needs the features themselves, not centred rows")
     total = 0.0
     for rows, block in features.blocks():
         # dtype=float64 casts element by element (buffered), without a float64 copy of the block

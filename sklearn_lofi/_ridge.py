@@ -53,6 +53,8 @@ def fit_ridge_loo(features, Y, sample_weight, alphas):
         Leave-one-out predictions at the selected ``alpha``, in the original space.
     """
     features = as_rows(features)
+    if features.offset is not None:
+        raise ValueError("the readout needs the features themselves, not centred rows")
     Y = np.asarray(Y, dtype=np.float64)
     w = np.asarray(sample_weight, dtype=np.float64)
     alphas = np.atleast_1d(np.asarray(alphas, dtype=np.float64))

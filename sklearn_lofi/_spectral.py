@@ -88,32 +88,53 @@ def label_moments(features, Y, sample_weight, n_threads=1):
     ``features`` is the lifted ``Z`` (n x P), as an array or a row source
     (:mod:`._features`); a streamed source is read in one pass. ``n_threads``
     is the numba thread budget of the row weighting (results do not depend
-    on it).
+    on it). A source with an ``offset`` ``mu`` hands out centred rows
+    ``Zc = Z - 1 mu^T``; for a column ``r`` of row weights,
+
+        Z^T diag(r) Z = Zc^T diag(r) Zc + mu u^T + u mu^T,   u = Zc^T r + (sum r / 2) mu,
+
+    so the large common part of the rows never enters a sum that cancels it.
     """
     features = as_rows(features)
-    width, dtype = features.width, features.dtype
+    width, dtype, offset = features.width, features.dtype, features.offset
     m = Y.shape[1]
     row_weights = (sample_weight[:, None] * Y / float(sample_weight.sum())).astype(dtype, copy=False)
     groups = _label_groups(Y, features.n_rows)
     if groups is None:
-        T = np.zeros((m, width, width), dtype=dtype)
-        for rows, Z in features.blocks():
-            for c in range(m):
-                T[c] += scale_rows(Z, row_weights[rows, c], n_threads).T @ Z
+        # one moment per label column
+        def block_weights(rows):
+            return [(c, slice(None), row_weights[rows, c]) for c in range(m)]
+
+        n_moments = m
+        weight_sums = row_weights.sum(axis=0, dtype=np.float64)
     else:
+        # T[c] = sum_g values[g, c] A_g, one weighted second moment A_g per distinct label row
         values, inverse = groups
         group_weights = (sample_weight / float(sample_weight.sum())).astype(dtype, copy=False)
-        moments = np.zeros((values.shape[0], width, width), dtype=dtype)
-        for rows, Z in features.blocks():
+
+        def block_weights(rows):
             block_groups = inverse[rows]
-            block_weights = group_weights[rows]
-            for g in range(values.shape[0]):
-                members = np.flatnonzero(block_groups == g)
-                if members.size:
-                    Zg = Z[members]
-                    moments[g] += scale_rows(Zg, block_weights[members], n_threads).T @ Zg
-        # T[c] = sum_g values[g, c] moments[g], as one (m x G) @ (G x P^2) product
-        T = (values.T.astype(dtype) @ moments.reshape(values.shape[0], -1)).reshape(m, width, width)
+            members = [np.flatnonzero(block_groups == g) for g in range(values.shape[0])]
+            return [(g, index, group_weights[rows][index]) for g, index in enumerate(members) if index.size]
+
+        n_moments = values.shape[0]
+        weight_sums = np.bincount(inverse, weights=group_weights, minlength=n_moments)
+    T = np.zeros((n_moments, width, width), dtype=dtype)
+    row_sums = np.zeros((n_moments, width))  # Zc^T r per moment, for the offset terms
+    for rows, Z in features.blocks():
+        for k, members, weights in block_weights(rows):
+            Zk = Z[members]
+            weighted = scale_rows(Zk, weights, n_threads)
+            T[k] += weighted.T @ Zk
+            if offset is not None:
+                row_sums[k] += weighted.sum(axis=0, dtype=np.float64)
+    if offset is not None:
+        u = row_sums + 0.5 * weight_sums[:, None] * offset
+        for k in range(n_moments):
+            T[k] += 2.0 * np.outer(offset, u[k].astype(dtype))  # halved by the symmetrisation below
+    if groups is not None:
+        # as one (m x G) @ (G x P^2) product
+        T = (values.T.astype(dtype) @ T.reshape(n_moments, -1)).reshape(m, width, width)
     # GEMM leaves ~eps asymmetry; the solvers assume exact symmetry.
     for c in range(m):
         T[c] = 0.5 * (T[c] + T[c].T)
@@ -323,7 +344,9 @@ def randomized_top_directions(features, Y, sample_weight, n_components, *, selec
     may be a streamed row source. The block targets the largest ``|lambda|``;
     with a one-sided ``selection`` the directions of the other sign in it are
     dropped, so fewer may be kept. ``n_threads`` is the numba thread budget of
-    the label weighting (results do not depend on it).
+    the label weighting (results do not depend on it). A source with an
+    ``offset`` is handled as in :func:`label_moments`, at the cost of one
+    thin product more in the first pass.
 
     Returns
     -------
@@ -337,21 +360,41 @@ def randomized_top_directions(features, Y, sample_weight, n_components, *, selec
     m = Y.shape[1]
     _check_selection(m, selection)
     row_weights = (sample_weight[:, None] * Y / float(sample_weight.sum())).astype(dtype)
+    offset = features.offset
+    # For centred rows, T_c V = Zc^T diag(r_c) Zc V + mu (u_c^T V) + u_c (mu^T V)
+    # with u as in label_moments; its Zc^T r_c is summed in the first pass.
+    offset_terms = {}
 
     def apply(V, ZV_out=None, first_half_only=False):
         block = V.shape[1]
+        first_pass = offset is not None and not offset_terms
+        row_sums = np.zeros((width, m)) if first_pass else None
         TV = np.zeros((width, m * block), dtype=dtype)  # [T_1 V, ..., T_m V]
         for rows, Z in features.blocks():
             ZV = Z @ V
             if ZV_out is not None:
                 ZV_out[rows] = ZV
             TV += Z.T @ label_weighted_blocks(ZV, row_weights[rows], n_threads)
+            if first_pass:
+                row_sums += Z.T @ row_weights[rows]
+        if offset is not None:
+            if first_pass:
+                weight_sums = row_weights.sum(axis=0, dtype=np.float64)
+                offset_terms["u"] = (row_sums.T + 0.5 * weight_sums[:, None] * offset).astype(dtype)
+            u = offset_terms["u"]
+            blocks_of_TV = TV.reshape(width, m, block)  # a view
+            blocks_of_TV += offset[:, None, None] * (u @ V)[None] + u.T[:, :, None] * (offset @ V)[None, None, :]
+            if ZV_out is not None:
+                ZV_out += offset @ V
         if m == 1 or first_half_only:
             return TV
         out = np.zeros_like(V)
         for rows, Z in features.blocks():
             ZTV = (Z @ TV).reshape(-1, m, block)
             out += Z.T @ np.einsum("ic,icb->ib", row_weights[rows], ZTV)
+        if offset is not None:
+            X = TV.reshape(width, m, block)
+            out += offset[:, None] * np.einsum("cp,pcb->b", u, X)[None, :] + u.T @ np.einsum("p,pcb->cb", offset, X)
         return out
 
     wanted = min(n_components, width)

@@ -82,7 +82,8 @@ def fit_layers(
     for layer, width in enumerate(widths):
         normalizer = rms_normalizer(H, sample_weight)
         weights = draw_weights(random_state, H.width, width, X.dtype)
-        Z = LiftedRows(H, weights, normalizer, activation, degree, n_threads)
+        # centred rows for the operator (``_features.LiftedRows``); lazy layers feed the next lift as they are
+        Z = LiftedRows(H, weights, normalizer, activation, degree, n_threads, centre=labels is not None)
         if labels is None:
             values, vectors, solver, H = None, None, None, Z
         else:

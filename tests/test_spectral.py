@@ -271,3 +271,56 @@ def test_randomized_solver_in_an_estimator_agrees_with_dense():
     fits = [LoFiTransformer(n_layers=1, width=300, n_components=6, eig_solver=s, random_state=0).fit(X, y)
             for s in ("dense", "randomized")]
     assert np.max(subspace_angles(fits[0].components_[0], fits[1].components_[0])) < 1e-3
+
+
+@pytest.mark.parametrize("n_label_columns", [1, 3])
+def test_centred_rows_give_the_same_operator_and_directions(n_label_columns):
+    # A centred source hands out Z - mu and the operator adds the rank-two
+    # offset terms back: the same T and the same directions as from raw Z,
+    # held whole or streamed (where mu is the first block's mean), for scalar
+    # and grouped (one-hot) labels with weights.
+    from sklearn import config_context
+
+    from sklearn_lofi._features import ArrayRows, LiftedRows
+
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((400, 6)) + 3.0
+    W = rng.standard_normal((6, 48))
+    w = rng.uniform(0.5, 2.0, 400)
+    if n_label_columns == 1:
+        Y = rng.standard_normal((400, 1))
+    else:
+        Y = np.eye(3)[rng.randint(0, 3, 400)] - 1 / 3
+    raw = LiftedRows(ArrayRows(X), W, 2.0, "relu", None)
+    expected = label_moments(raw.array, Y, w)
+    scale = np.abs(expected).max()
+    dense = top_directions(expected, 4, eig_solver="dense")
+    for memory in (None, 0.02):  # whole, then streamed in blocks of ~13 rows
+        with config_context(working_memory=memory or 1024):
+            centred = LiftedRows(ArrayRows(X), W, 2.0, "relu", None, centre=True)
+            assert centred.streamed == (memory is not None) and centred.offset is not None
+            np.testing.assert_allclose(label_moments(centred, Y, w), expected, atol=1e-12 * scale)
+            values, vectors, _, projected = randomized_top_directions(
+                centred, Y, w, 4, random_state=np.random.RandomState(0), n_power_iter=30)
+        assert np.sin(subspace_angles(vectors, dense[1]).max()) < 1e-6
+        np.testing.assert_allclose(np.abs(values), np.abs(dense[0]), rtol=1e-8)
+        np.testing.assert_allclose(projected, raw.array @ vectors, atol=1e-10 * np.abs(projected).max())
+        np.testing.assert_allclose(centred.project(vectors), raw.array @ vectors,
+                                   atol=1e-12 * np.abs(projected).max())
+    with pytest.raises(ValueError, match="centred"):
+        LiftedRows(centred, rng.standard_normal((48, 5)), 1.0, "relu", None)
+
+
+def test_auto_rule_picks_by_cost_and_memory():
+    from sklearn_lofi._spectral import choose_eig_solver
+
+    GiB = 2**30
+    # narrow layers: dense; a few directions of a medium layer: ARPACK
+    assert choose_eig_solver(2000, 128, 16, 1, None, 8, GiB) == "dense"
+    assert choose_eig_solver(2000, 1024, 64, 1, None, 8, GiB) == "arpack"
+    assert choose_eig_solver(2000, 1024, 512, 1, None, 8, GiB) == "dense"
+    # many rows and a wide layer: passes over Z cost less than forming Z^T D Z
+    assert choose_eig_solver(100_000, 8192, 64, 1, None, 4, GiB) == "randomized"
+    # an operator that does not fit the budget is never formed
+    assert choose_eig_solver(500, 1024, 64, 1, None, 8, GiB) == "arpack"
+    assert choose_eig_solver(500, 1024, 64, 1, None, 8, 2**20) == "randomized"
