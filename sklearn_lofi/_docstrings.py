@@ -45,9 +45,14 @@ _PARAMETERS = {
         Eigensolver of the ``width x width`` operator: LAPACK's dense ``eigh``,
         ARPACK's Lanczos for a few directions of a wide layer, or randomized
         block subspace iteration on the matrix-free operator (the operator is
-        never formed; approximate, for very wide layers). ``"auto"`` uses
-        ARPACK when ``width >= 200`` and ``n_components <= width / 4``, dense
-        otherwise.""",
+        never formed; approximate, for very wide layers). ``"auto"`` picks,
+        per layer, randomized when its passes over the lifted features cost
+        fewer flops than forming the operator (with a measured factor for
+        their lower BLAS efficiency) or when the operator would not fit in
+        scikit-learn's ``working_memory``; otherwise ARPACK when
+        ``width >= 200`` and ``n_components <= width / 4``, dense for the
+        rest. The rule and its measurements are in the documentation's
+        performance page; ``verbose=1`` prints the solver of each layer.""",
     "target_type": """target_type : {{"auto", "continuous", "binary", "multiclass"}}, default="auto"
         How ``y`` becomes the operator's labels: a +-1 scalar for binary
         targets, one-hot columns for multi-class ones, the values themselves
