@@ -467,7 +467,7 @@ def rule_library(n, P, K, m, groups):
 
 
 def rule_proposed(n, P, K, m, groups):
-    """Proposed ``auto`` (see doc/bench/eigensolvers.rst): compare flop counts.
+    """Proposed ``auto`` (see doc/performance.rst): compare flop counts.
 
     randomized when its passes over Z, (q + 1) * 4 n P b flops (scalar label,
     b = K + 10) or (q + 1) * 2 n P b m (vector label), cost less than

@@ -35,7 +35,7 @@ _ARPACK_MAX_FRACTION = 0.25
 # unfolding for vector labels); the randomized solver (n_power_iter + 1)
 # applications of 4 n P b flops each (times m + 1 for vector labels). Its thin
 # products run at lower BLAS efficiency than the P x P product, which
-# _RANDOMIZED_EFFICIENCY accounts for (measured, see doc/bench/eigensolvers.rst).
+# _RANDOMIZED_EFFICIENCY accounts for (measured: doc/performance.rst, "The auto rule").
 _RANDOMIZED_EFFICIENCY = 0.5
 _N_OVERSAMPLES = 10
 _N_POWER_ITER = 6
