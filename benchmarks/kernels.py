@@ -10,7 +10,9 @@ one thread whatever the setting):
   ReLU, erf and the Hermite series, NumPy/SciPy ufuncs for tanh and the
   sigmoid) against ``apply_activation_numpy`` (allocating);
 * row weighting: ``scale_rows`` (``A[i, :] * w[i]``, into a new array and in
-  place) against NumPy's broadcast multiply, and ``label_weighted_blocks``
+  place) against NumPy's broadcast multiply, ``centre_scale_rows`` (the
+  readout's ``(A - mean) * w[:, None]`` in one pass) against NumPy's two
+  passes, and ``label_weighted_blocks``
   (block ``c`` of the n x (m b) output is ``R[:, c:c+1] * ZV``) against one
   broadcast multiply and a reshape;
 * accumulation: a candidate numba kernel for ``Z^T diag(r) Z`` (fixed chunks of
@@ -44,6 +46,8 @@ from threadpoolctl import threadpool_limits
 from sklearn_lofi._kernels import (
     apply_activation_,
     apply_activation_numpy,
+    centre_scale_rows,
+    centre_scale_rows_numpy,
     label_weighted_blocks,
     label_weighted_blocks_numpy,
     scale_rows,
@@ -169,6 +173,24 @@ def bench_row_scaling(sizes, widths, repeats, rng):
     return records
 
 
+def bench_centring(sizes, width, repeats, rng):
+    records, rows = [], []
+    for dtype in (np.float32, np.float64):
+        for n in sizes:
+            A = rng.standard_normal((n, width)).astype(dtype)
+            offset = A.mean(axis=0)
+            w = np.sqrt(rng.uniform(size=n)).astype(dtype)
+            timing = _timed_pair(lambda A=A, offset=offset, w=w: centre_scale_rows_numpy(A, offset, w),
+                                 lambda n_threads, A=A, offset=offset, w=w: centre_scale_rows(A, offset, w, n_threads),
+                                 repeats)
+            records.append({"kernel": "centre_scale_rows", "dtype": np.dtype(dtype).name, "n": n,
+                            "columns": width, **timing})
+            rows.append([f"{n} x {width}", np.dtype(dtype).name] + _cells(timing))
+    _print_table("Readout centring (A - mean) * w[:, None] (centre_scale_rows); milliseconds per call",
+                 ["n x columns", "dtype"] + TIME_HEADER, rows)
+    return records
+
+
 def bench_label_blocks(sizes, block_width, label_counts, repeats, rng):
     records, rows = [], []
     for dtype in (np.float32, np.float64):
@@ -283,6 +305,7 @@ def main(argv=None):
     parser.add_argument("--width", type=int, default=2048, help="columns of the activation benchmark")
     parser.add_argument("--row-sizes", default="1e4,1e5", help="row counts of the row-weighting benchmarks")
     parser.add_argument("--row-widths", default="74,4096", help="column counts of the row-scaling benchmark")
+    parser.add_argument("--centre-width", type=int, default=2048, help="columns of the centring benchmark")
     parser.add_argument("--block-width", type=int, default=74, help="b, columns of ZV")
     parser.add_argument("--labels", default="1,10", help="m, label columns of the block benchmark")
     parser.add_argument("--acc-n", type=int, default=10_000, help="rows of the accumulation benchmark")
@@ -294,7 +317,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small shapes, 2 repeats (a smoke run)")
     args = parser.parse_args(argv)
     if args.quick:
-        args.n, args.width, args.row_sizes, args.row_widths = 2000, 256, "2000", "74,512"
+        args.n, args.width, args.row_sizes, args.row_widths, args.centre_width = 2000, 256, "2000", "74,512", 256
         args.labels, args.acc_n, args.acc_widths, args.repeats = "1,3", 1000, "128", 2
     groups = set(args.only.split(","))
     rng = np.random.RandomState(0)
@@ -311,6 +334,7 @@ def main(argv=None):
         results["activation"] = bench_activation(args.n, args.width, args.repeats, rng)
     if "rows" in groups:
         results["scale_rows"] = bench_row_scaling(_ints(args.row_sizes), _ints(args.row_widths), args.repeats, rng)
+        results["centre_scale_rows"] = bench_centring(_ints(args.row_sizes), args.centre_width, args.repeats, rng)
     if "blocks" in groups:
         results["label_weighted_blocks"] = bench_label_blocks(_ints(args.row_sizes), args.block_width,
                                                               _ints(args.labels), args.repeats, rng)

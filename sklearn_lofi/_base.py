@@ -180,7 +180,7 @@ class BaseLoFiPredictor(BaseLoFi):
                 H = LiftedRows(H, self.head_weights_, self.head_normalizer_, self.activation, None, n_threads)
             else:
                 self.head_normalizer_, self.head_weights_ = None, None
-            coef, intercept, alpha, scores, loo = fit_ridge_loo(H, targets, sample_weight, alphas)
+            coef, intercept, alpha, scores, loo = fit_ridge_loo(H, targets, sample_weight, alphas, n_threads)
         if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(intercept))):
             raise ValueError(
                 "The ridge readout produced non-finite coefficients; the input may be too "

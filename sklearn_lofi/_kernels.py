@@ -5,8 +5,9 @@ element-wise pass. That pass is done here, in place on the product, so that the
 n x P array is written once: compiled for ReLU, erf and the Hermite-truncated
 series (where numba wins, benchmarks/kernels.py), NumPy/SciPy ufuncs for tanh
 and the sigmoid (where the vectorised ufuncs win). Row weighting by labels and
-sample weights (:func:`scale_rows`, :func:`label_weighted_blocks`) is compiled
-too: NumPy's broadcast multiply is slower on these shapes. A weighted second
+sample weights (:func:`scale_rows`, :func:`label_weighted_blocks`,
+:func:`centre_scale_rows`) is compiled too: NumPy's broadcast multiply is
+slower on these shapes. A weighted second
 moment ``Z^T diag(r) Z`` stays a BLAS product: a compiled chunked accumulation
 was several times slower (doc/performance.rst has every measured ratio).
 
@@ -136,6 +137,14 @@ def _scale_rows(A, weights, out):
             out[i, j] = A[i, j] * w
 
 
+def _centre_scale_rows(A, offset, weights, out):
+    n_rows, n_cols = A.shape
+    for i in numba.prange(n_rows):
+        w = weights[i]
+        for j in range(n_cols):
+            out[i, j] = (A[i, j] - offset[j]) * w
+
+
 def _label_blocks(ZV, R, out):
     n_rows, n_cols = ZV.shape
     n_blocks = R.shape[1]
@@ -171,6 +180,7 @@ def _compile(function):
 _activate_kernels = _compile(_activate_rows)
 _hermite_kernels = _compile(_hermite_rows)
 _scale_rows_kernels = _compile(_scale_rows)
+_centre_scale_rows_kernels = _compile(_centre_scale_rows)
 _label_blocks_kernels = _compile(_label_blocks)
 
 
@@ -259,6 +269,43 @@ def scale_rows_numpy(A, weights, *, out=None):
     """NumPy twin of :func:`scale_rows`."""
     weights = np.asarray(weights, dtype=A.dtype)
     return np.multiply(A, weights[:, None], out=out)
+
+
+def centre_scale_rows(A, offset, weights, n_threads=1):
+    """Centring and row weighting in one pass: ``(A - offset) * weights[:, None]``.
+
+    The readout's rescaled features ``sqrt(w) (X - x_w)`` (:mod:`._ridge`):
+    NumPy makes two passes and an n x p temporary.
+
+    Parameters
+    ----------
+    A : ndarray of shape (n, p), float32 or float64
+    offset : array-like of shape (p,)
+        Subtracted from every row; cast to ``A.dtype``.
+    weights : array-like of shape (n,)
+        Multiplies row ``i`` after the subtraction; cast to ``A.dtype``.
+    n_threads : int, default=1
+        numba threads allowed; the result is the same for every value.
+
+    Returns
+    -------
+    out : ndarray of shape (n, p), C-contiguous, dtype ``A.dtype``
+        Equal, element for element, to :func:`centre_scale_rows_numpy`.
+    """
+    if A.ndim != 2:
+        raise ValueError(f"A must be 2-D, got shape {A.shape}.")
+    offset = np.ascontiguousarray(offset, dtype=A.dtype)
+    if offset.shape != (A.shape[1],):
+        raise ValueError(f"offset must have shape ({A.shape[1]},), got {offset.shape}.")
+    weights = _weights_vector(weights, A.shape[0], A.dtype)
+    out = np.empty(A.shape, dtype=A.dtype)
+    _pick(_centre_scale_rows_kernels, n_threads)(A, offset, weights, out)
+    return out
+
+
+def centre_scale_rows_numpy(A, offset, weights):
+    """NumPy twin of :func:`centre_scale_rows`."""
+    return (A - np.asarray(offset, dtype=A.dtype)) * np.asarray(weights, dtype=A.dtype)[:, None]
 
 
 def label_weighted_blocks(ZV, R, n_threads=1, *, out=None):

@@ -15,6 +15,8 @@ from sklearn_lofi._activations import (
 from sklearn_lofi._kernels import (
     apply_activation_,
     apply_activation_numpy,
+    centre_scale_rows,
+    centre_scale_rows_numpy,
     label_weighted_blocks,
     label_weighted_blocks_numpy,
     scale_rows,
@@ -145,6 +147,33 @@ def test_scale_rows_validates_and_accepts_views():
         scale_rows(A, w[:5])
     with pytest.raises(ValueError, match="out must have"):
         scale_rows(A, w, out=np.empty((6, 4), np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("shape", [(300, 74), (7, 1), (0, 3)])
+def test_centre_scale_rows_equals_numpy_twin(dtype, n_threads, shape):
+    rng = np.random.RandomState(3)
+    A = (rng.standard_normal(shape) + 5.0).astype(dtype)
+    offset = A.mean(axis=0, dtype=np.float64)  # float64 offset and weights: cast to A's dtype
+    w = np.sqrt(rng.uniform(size=shape[0]))
+    original = A.copy()
+    got = centre_scale_rows(A, offset, w, n_threads)
+    assert got.dtype == dtype and got.flags.c_contiguous and got.shape == shape
+    np.testing.assert_array_equal(got, centre_scale_rows_numpy(A, offset, w))
+    np.testing.assert_array_equal(A, original)
+    # the readout's old expression, bit for bit
+    np.testing.assert_array_equal(got, (A - offset.astype(dtype)) * w[:, None].astype(dtype))
+
+
+def test_centre_scale_rows_validates_and_accepts_views():
+    A = np.arange(24.0).reshape(6, 4)
+    np.testing.assert_array_equal(centre_scale_rows(A[:, 1:3], [1.0, 2.0], np.arange(6.0)),
+                                  (A[:, 1:3] - [1.0, 2.0]) * np.arange(6.0)[:, None])
+    with pytest.raises(ValueError, match="offset must have shape"):
+        centre_scale_rows(A, np.zeros(3), np.ones(6))
+    with pytest.raises(ValueError, match="weights must have shape"):
+        centre_scale_rows(A, np.zeros(4), np.ones(5))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
