@@ -47,9 +47,8 @@ _PARAMETERS = {
         block subspace iteration on the matrix-free operator (the operator is
         never formed; approximate, for very wide layers). ``"auto"`` picks,
         per layer, randomized when its passes over the lifted features cost
-        fewer flops than forming the operator (with a measured factor for
-        their lower BLAS efficiency) or when the operator would not fit in
-        scikit-learn's ``working_memory``; otherwise ARPACK when
+        fewer flops than forming the operator, or when the operator would
+        not fit in scikit-learn's ``working_memory``; otherwise ARPACK when
         ``width >= 200`` and ``n_components <= width / 4``, dense for the
         rest. The rule and its measurements are in the documentation's
         performance page; ``verbose=1`` prints the solver of each layer.""",
