@@ -466,8 +466,8 @@ def rule_library(n, P, K, m, groups):
     return choose(n, P, K, m, groups if m > 1 else None, 8, 1024 * 2**20)
 
 
-def rule_proposed(n, P, K, m, groups):
-    """Proposed ``auto`` (see doc/performance.rst): compare flop counts.
+def rule_eigh_term(n, P, K, m, groups):
+    """A candidate ``auto``: compare flop counts, the eigensolve included.
 
     randomized when its passes over Z, (q + 1) * 4 n P b flops (scalar label,
     b = K + 10) or (q + 1) * 2 n P b m (vector label), cost less than
@@ -491,10 +491,10 @@ def evaluate_rules(cells, models):
         "always randomized": lambda *a: "randomized",
         "previous auto (arpack if P>=200 and K<=P/4)": rule_head,
         "fitted cost model (argmin)": lambda n, P, K, m, g: min(SOLVERS, key=lambda s: predict(models, s, n, P, K, m, g)),
-        "proposed flop rule": rule_proposed,
+        "flops with an eigh term": rule_eigh_term,
     }
     if rule_library(2000, 1024, 32, 1, 2) is not None:
-        rules["library choose_eig_solver (measured version)"] = rule_library
+        rules["library choose_eig_solver (this version)"] = rule_library
     report = {}
     for name, rule in rules.items():
         slowdowns, picks, worst_cell, randomized_errors = [], {s: 0 for s in SOLVERS}, None, []
