@@ -567,7 +567,7 @@ def tables(results):
               fmt_s(r["clf_fit_s"]["dense"]), fmt_s(r["clf_fit_s"]["randomized"]),
               f"{r['clf_fit_s']['dense'] / r['clf_fit_s']['randomized']:.1f}x"] for r in results["part1"]]))
         out.append("Part 1, accuracy\n\n" + rst_table(
-            ["P", "K", "gap", "sin max", "sin F", "|lambda| deficit", "arpack sin max", "acc dense", "acc rand",
+            ["P", "K", "gap", "sin max", "sin F", "abs-sum deficit", "arpack sin max", "acc dense", "acc rand",
              "difference"],
             [[r["P"], r["K"], "-" if r["gap"] is None else f"{r['gap']:.3f}",
               f"{r['errors_randomized']['sin_max']:.1e}", f"{r['errors_randomized']['sin_frobenius']:.1e}",
