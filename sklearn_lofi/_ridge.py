@@ -89,7 +89,7 @@ def fit_ridge_loo(features, Y, sample_weight, alphas, n_threads=1):
         cross += Xt.T @ Yt[rows].astype(X.dtype)
     with serial_blas():
         s2, V = linalg.eigh(gram, driver="evd", check_finite=False)
-    keep = _nonzero(s2, n, p)
+    keep = _nonzero(s2, n, p, features.dtype)
     s2, V = s2[keep], V[:, keep]
     s = np.sqrt(s2)
     UtY = (V.T @ cross) / s[:, None]
@@ -105,7 +105,8 @@ def fit_ridge_loo(features, Y, sample_weight, alphas, n_threads=1):
             X = features.take(rows)
             yield rows, X, (centred(rows, X) @ V_scaled).astype(np.float64, copy=False)
 
-    scores, leverage = _loo_scores(blocks_of_U(), Yt, w / total, s2, UtY, alphas, n)
+    scores, denominators, exact_rows, exact_residuals = _loo_scores(
+        blocks_of_U(), Yt, w / total, s2, UtY, alphas, n, _exact_share_tolerance(features.dtype))
     best = int(np.argmin(scores))
     alpha = float(alphas[best])
     coef = V @ ((s / (s2 + alpha))[:, None] * UtY)
@@ -115,40 +116,91 @@ def fit_ridge_loo(features, Y, sample_weight, alphas, n_threads=1):
     for rows, X in features.blocks():
         fitted[rows] = X @ coef_block
     fitted += intercept
-    return coef, intercept, alpha, scores, _loo_predictions(Y, fitted, leverage[:, best])
+    loo = _loo_predictions(Y, fitted, denominators[:, best], root_w, exact_rows, exact_residuals[:, best])
+    return coef, intercept, alpha, scores, loo
 
 
-def _nonzero(s2, n, p):
+def _nonzero(s2, n, p, dtype):
     # Directions of (numerically) zero variance carry no fit and would make
-    # U = X~ V / s ill-defined; drop them relative to the largest.
-    return s2 > max(n, p) * np.finfo(np.float64).eps * max(s2.max(initial=0.0), 0.0)
+    # U = X~ V / s ill-defined; drop them relative to the largest. The Gram
+    # matrix is summed in the features' dtype, so its rounding sets the floor.
+    return s2 > max(n, p) * np.finfo(dtype).eps * max(s2.max(initial=0.0), 0.0)
 
 
-def _loo_scores(blocks, Yt, base_leverage, s2, UtY, alphas, n):
-    """Mean squared leave-one-out residual per candidate, and every row's leverage.
+def _loo_scores(blocks, Yt, base_leverage, s2, UtY, alphas, n, tolerance):
+    """Mean squared leave-one-out residual per candidate, and what the
+    leave-one-out predictions at the chosen one need.
 
-    ``H(alpha)_ii = q_i^2 + sum_j U_ij^2 s_j^2 / (s_j^2 + alpha)`` and the
-    residuals ``Y~ - U diag(shrink) U^T Y~`` of all candidates come from two
-    products per block, (r x n_alphas) and (r x n_alphas m).
+    With ``omega = 1 / (s^2 + alpha)``, ``N = U diag(omega) U^T Y~`` and
+    ``D_i = sum_j U_ij^2 omega_j``, the residual of row ``i`` is
+
+        (Y~ - H Y~)_i / (1 - H_ii) = (c_i + alpha N_i) / (p_i + alpha D_i),
+
+    where ``p_i = 1 - q_i^2 - sum_j U_ij^2`` and ``c = Y~ - U U^T Y~`` are
+    the row's share of (and residual in) the complement of the kept
+    directions. Rows that the kept directions fit exactly (``p_i`` at
+    rounding level, every row when n <= p at full rank) have ``c_i = 0`` and
+    get ``N_i / D_i``: the same value for ``alpha > 0`` without the
+    cancellation in ``1 - H_ii``, and the right limit at ``alpha = 0``.
+    Computing ``1 - H_ii`` by subtraction there made an interpolating
+    candidate's rounding-level residuals look like a perfect fit (bug-cases
+    BR-18). Two products per block, (r x n_alphas) and (r x n_alphas m).
+
+    Returns
+    -------
+    scores : ndarray of shape (n_alphas,)
+    denominators : ndarray of shape (n, n_alphas)
+        ``1 - H_ii`` per candidate.
+    exact_rows : ndarray of int
+        The rows fit exactly by the kept directions.
+    exact_residuals : ndarray of shape (len(exact_rows), n_alphas, m)
+        Their leave-one-out residuals (rescaled space).
     """
     m = Yt.shape[1]
-    shrink = s2[:, None] / (s2[:, None] + alphas[None, :])  # (r, n_alphas)
-    shrunk_UtY = (shrink[:, :, None] * UtY[:, None, :]).reshape(s2.size, alphas.size * m)
-    scores = np.zeros(alphas.size)
-    leverage = np.empty((n, alphas.size))
+    r, n_alphas = s2.size, alphas.size
+    omega = 1.0 / (s2[:, None] + alphas[None, :])  # (r, n_alphas)
+    omega_UtY = (omega[:, :, None] * UtY[:, None, :]).reshape(r, n_alphas * m)
+    scores = np.zeros(n_alphas)
+    denominators = np.empty((n, n_alphas))
+    exact_rows, exact_residuals = [], []
     for rows, _, U in blocks:
-        leverage[rows] = base_leverage[rows, None] + (U * U) @ shrink
-        residual = Yt[rows, None, :] - (U @ shrunk_UtY).reshape(-1, alphas.size, m)
-        loo = residual / np.maximum(1.0 - leverage[rows], _LEVERAGE_FLOOR)[:, :, None]
+        U_squared = U * U
+        D = U_squared @ omega
+        N = (U @ omega_UtY).reshape(-1, n_alphas, m)
+        share = 1.0 - base_leverage[rows] - U_squared.sum(axis=1)
+        exact = share <= tolerance
+        denominator = share[:, None] + alphas[None, :] * D
+        residual = (Yt[rows] - U @ UtY)[:, None, :] + alphas[None, :, None] * N
+        loo = residual / np.maximum(denominator, _LEVERAGE_FLOOR)[:, :, None]
+        if exact.any():
+            loo[exact] = N[exact] / D[exact][:, :, None]
+            denominator[exact] = alphas[None, :] * D[exact]
+            exact_rows.append(rows.start + np.flatnonzero(exact))
+            exact_residuals.append(loo[exact])
+        denominators[rows] = denominator
         scores += np.einsum("iam,iam->a", loo, loo)
-    return scores / (n * m), leverage
+    if exact_rows:
+        exact_rows, exact_residuals = np.concatenate(exact_rows), np.concatenate(exact_residuals)
+    else:
+        exact_rows, exact_residuals = np.zeros(0, dtype=np.intp), np.zeros((0, n_alphas, m))
+    return scores / (n * m), denominators, exact_rows, exact_residuals
 
 
-def _loo_predictions(Y, fitted, leverage):
+def _exact_share_tolerance(dtype):
+    # The complement share 1 - q_i^2 - |U_i|^2 is a difference of O(1) terms
+    # whose rounding follows the precision U was computed in (the features'
+    # dtype); below sqrt(eps) of it a row counts as fit exactly.
+    return float(np.sqrt(np.finfo(dtype).eps))
+
+
+def _loo_predictions(Y, fitted, denominators, root_w, exact_rows, exact_residuals):
     # y_i - yhat_(-i) = (y_i - yhat_i) / (1 - H_ii) holds in the original space
     # too (divide the rescaled identity by sqrt(w_i)); zero-weight rows have
-    # H_ii = 0 and keep their full-fit prediction.
-    return Y - (Y - fitted) / np.maximum(1.0 - leverage, _LEVERAGE_FLOOR)[:, None]
+    # H_ii = 0 and keep their full-fit prediction. Rows fit exactly take their
+    # rescaled residual (their y_i - yhat_i is rounding only).
+    loo = Y - (Y - fitted) / np.maximum(denominators, _LEVERAGE_FLOOR)[:, None]
+    loo[exact_rows] = Y[exact_rows] - exact_residuals / root_w[exact_rows, None]
+    return loo
 
 
 def _fit_dual(X, centred, Y, Yt, w, x_mean, y_mean, alphas):
@@ -163,14 +215,16 @@ def _fit_dual(X, centred, Y, Yt, w, x_mean, y_mean, alphas):
     gram = (Xt @ Xt.T).astype(np.float64, copy=False)
     with serial_blas():
         s2, U = linalg.eigh(gram, driver="evd", check_finite=False)
-    keep = _nonzero(s2, n, p)
+    keep = _nonzero(s2, n, p, X.dtype)
     s2, U = s2[keep], U[:, keep]
     UtY = U.T @ Yt
-    scores, leverage = _loo_scores([(slice(0, n), X, U)], Yt, w / w.sum(), s2, UtY, alphas, n)
+    scores, denominators, exact_rows, exact_residuals = _loo_scores(
+        [(slice(0, n), X, U)], Yt, w / w.sum(), s2, UtY, alphas, n, _exact_share_tolerance(X.dtype))
     best = int(np.argmin(scores))
     alpha = float(alphas[best])
     dual_coef = (U @ (UtY / (s2 + alpha)[:, None])).astype(X.dtype)
     coef = (Xt.T @ dual_coef).astype(np.float64, copy=False)
     intercept = y_mean - x_mean @ coef
     fitted = (X @ coef.astype(X.dtype)).astype(np.float64, copy=False) + intercept
-    return coef, intercept, alpha, scores, _loo_predictions(Y, fitted, leverage[:, best])
+    loo = _loo_predictions(Y, fitted, denominators[:, best], np.sqrt(w), exact_rows, exact_residuals[:, best])
+    return coef, intercept, alpha, scores, loo

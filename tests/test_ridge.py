@@ -46,6 +46,49 @@ def test_loo_predictions_and_scores_match_brute_force():
         np.testing.assert_allclose(scores[k], np.mean(np.square(residuals)), rtol=1e-8)
 
 
+def _brute_force_loo(X, y, w, alpha):
+    """Leave-one-out predictions of weighted ridge with an intercept, each fit
+    from the SVD of the other rows (alpha = 0: the minimum-norm fit, the
+    alpha -> 0 limit)."""
+    n = X.shape[0]
+    predictions = np.empty(n)
+    for i in range(n):
+        keep = np.arange(n) != i
+        wk = w[keep] / w[keep].sum()
+        x_mean, y_mean = wk @ X[keep], wk @ y[keep]
+        root = np.sqrt(w[keep])[:, None]
+        U, s, Vt = np.linalg.svd(root * (X[keep] - x_mean), full_matrices=False)
+        kept = s > 1e-10 * s[0]
+        U, s, Vt = U[:, kept], s[kept], Vt[kept]
+        coef = Vt.T @ ((s / (s**2 + alpha)) * (U.T @ (root[:, 0] * (y[keep] - y_mean))))
+        predictions[i] = (X[i] - x_mean) @ coef + y_mean
+    return predictions
+
+
+@pytest.mark.parametrize("n, p", [(30, 80), (40, 39)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_interpolating_candidates_get_their_true_leave_one_out_score(n, p, weighted):
+    # bug-cases BR-18: with n <= p + 1 the kept directions fit every row, so
+    # 1 - H_ii -> 0 as alpha -> 0; computed as a difference it was rounding,
+    # and alpha = 0 or 1e-15 won with a leave-one-out error far below the
+    # noise. Scores and predictions are checked against brute force here,
+    # and the choice against RidgeCV (which needs alpha > 0).
+    rng = np.random.RandomState(3)
+    X = rng.standard_normal((n, p))
+    y = X[:, 0] + 0.5 * rng.standard_normal(n)
+    w = rng.uniform(0.5, 2.0, n) if weighted else np.ones(n)
+    alphas = np.array([0.0, 1e-15, 1e-10, 1e-2, 1.0, 10.0, 100.0])
+    _, _, alpha, scores, loo = fit_ridge_loo(X, y[:, None], w, alphas)
+    for k, a in enumerate(alphas):
+        brute = _brute_force_loo(X, y, w, a)
+        np.testing.assert_allclose(scores[k], np.mean(w * (y - brute) ** 2), rtol=1e-6)
+        if a == alpha:
+            np.testing.assert_allclose(loo[:, 0], brute, rtol=1e-6, atol=1e-8)
+    assert alpha > 1e-10
+    reference = RidgeCV(alphas=alphas[1:]).fit(X, y, sample_weight=w)
+    assert alpha == pytest.approx(reference.alpha_)
+
+
 def test_zero_weight_rows_are_ignored():
     X, Y = _data(40, 8)
     w = np.ones(40)
