@@ -89,7 +89,7 @@ def fit_ridge_loo(features, Y, sample_weight, alphas, n_threads=1):
         cross += Xt.T @ Yt[rows].astype(X.dtype)
     with serial_blas():
         s2, V = linalg.eigh(gram, driver="evd", check_finite=False)
-    keep = _nonzero(s2, n, p, features.dtype)
+    keep = _nonzero(s2, n, p)
     s2, V = s2[keep], V[:, keep]
     s = np.sqrt(s2)
     UtY = (V.T @ cross) / s[:, None]
@@ -120,10 +120,12 @@ def fit_ridge_loo(features, Y, sample_weight, alphas, n_threads=1):
     return coef, intercept, alpha, scores, loo
 
 
-def _nonzero(s2, n, p, dtype):
+def _nonzero(s2, n, p, dtype=np.float64):
     # Directions of (numerically) zero variance carry no fit and would make
-    # U = X~ V / s ill-defined; drop them relative to the largest. The Gram
-    # matrix is summed in the features' dtype, so its rounding sets the floor.
+    # U = X~ V / s ill-defined; drop them relative to the largest. ``dtype``
+    # is the precision of the Gram matrix: the n x n one of float32 features
+    # is float32-accurate, and its null direction (the centring's) comes out
+    # at 1e-8 to 1e-6 of the largest eigenvalue, far above float64's floor.
     return s2 > max(n, p) * np.finfo(dtype).eps * max(s2.max(initial=0.0), 0.0)
 
 
@@ -164,19 +166,22 @@ def _loo_scores(blocks, Yt, base_leverage, s2, UtY, alphas, n, tolerance):
     denominators = np.empty((n, n_alphas))
     exact_rows, exact_residuals = [], []
     for rows, _, U in blocks:
-        U_squared = U * U
-        D = U_squared @ omega
+        D = (U * U) @ omega
+        share = 1.0 - base_leverage[rows] - np.einsum("ij,ij->i", U, U)
         N = (U @ omega_UtY).reshape(-1, n_alphas, m)
-        share = 1.0 - base_leverage[rows] - U_squared.sum(axis=1)
         exact = share <= tolerance
         denominator = share[:, None] + alphas[None, :] * D
-        residual = (Yt[rows] - U @ UtY)[:, None, :] + alphas[None, :, None] * N
-        loo = residual / np.maximum(denominator, _LEVERAGE_FLOOR)[:, :, None]
+        exact_loo = N[exact] / D[exact][:, :, None]
+        # (c_i + alpha N_i) / (p_i + alpha D_i), in N's buffer: one n_alphas m array per block
+        loo = N
+        loo *= alphas[None, :, None]
+        loo += (Yt[rows] - U @ UtY)[:, None, :]
+        loo /= np.maximum(denominator, _LEVERAGE_FLOOR)[:, :, None]
         if exact.any():
-            loo[exact] = N[exact] / D[exact][:, :, None]
+            loo[exact] = exact_loo
             denominator[exact] = alphas[None, :] * D[exact]
             exact_rows.append(rows.start + np.flatnonzero(exact))
-            exact_residuals.append(loo[exact])
+            exact_residuals.append(exact_loo)
         denominators[rows] = denominator
         scores += np.einsum("iam,iam->a", loo, loo)
     if exact_rows:
