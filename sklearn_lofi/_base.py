@@ -5,6 +5,7 @@ eigen-directions ``_spectral``, the readout ``_ridge`` and the probabilities
 ``_calibration``.
 """
 
+import functools
 from numbers import Integral, Real
 
 import numpy as np
@@ -22,6 +23,28 @@ from ._stack import draw_weights, fit_layers, predict_rows, transform_layers
 from ._threads import numba_threads
 
 FLOAT_DTYPES = [np.float64, np.float32]
+
+
+def keep_state_on_error(fit_method):
+    """Make a fit all or nothing: if it raises, the estimator is left as it
+    was before the call (fitted or not), never half-fitted.
+
+    Inputs are validated before any work, but some errors only show after
+    ``n_features_in_`` and the like are set (too few classes, an invalid
+    candidate grid, layer widths that do not match ``n_layers``).
+    """
+
+    @functools.wraps(fit_method)
+    def fit(self, *args, **kwargs):
+        previous = dict(vars(self))
+        try:
+            return fit_method(self, *args, **kwargs)
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(previous)
+            raise
+
+    return fit
 
 STACK_CONSTRAINTS = {
     "n_layers": [Interval(Integral, 0, None, closed="left")],
@@ -208,6 +231,7 @@ class LoFiClassifierMixin(ClassifierMixin):
     """fit / decision_function / predict / predict_proba of the two classifiers."""
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @keep_state_on_error
     def fit(self, X, y, sample_weight=None):
         """Fit the layers, the head and the readout.
 
@@ -321,6 +345,7 @@ class LoFiRegressorMixin:
     """fit / predict of the two regressors (single and multi-output)."""
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @keep_state_on_error
     def fit(self, X, y, sample_weight=None):
         """Fit the layers, the head and the readout.
 

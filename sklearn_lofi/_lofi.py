@@ -19,6 +19,7 @@ from ._base import (
     LoFiRegressorMixin,
     check_weights,
     encode_classes,
+    keep_state_on_error,
     new_random_state,
     operator_labels,
 )
@@ -179,6 +180,7 @@ class LoFiTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseLoF
         return H.take(slice(None))
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @keep_state_on_error
     def fit(self, X, y, sample_weight=None):
         """Learn the filtered layers.
 
@@ -200,6 +202,7 @@ class LoFiTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseLoF
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @keep_state_on_error
     def fit_transform(self, X, y=None, sample_weight=None):
         """Fit, then return the training data's last representation.
 

@@ -140,6 +140,47 @@ def test_single_class_is_a_clear_error():
                                           sample_weight=np.r_[np.ones(10), np.zeros(10)])
 
 
+@pytest.mark.parametrize("Est, params", [
+    (NeuralLoFiClassifier, SMALL), (RandomFeatureBaselineClassifier, SMALL_BASE),
+    (NeuralLoFiRegressor, SMALL), (RandomFeatureBaselineRegressor, SMALL_BASE),
+    (LoFiTransformer, dict(width=128, n_components=8, random_state=0)),
+])
+def test_a_failed_fit_leaves_the_estimator_as_it_was(Est, params):
+    # Failures after input validation (too few classes, a bad candidate grid,
+    # layer widths that do not match n_layers) had already set n_features_in_
+    # and friends: a fresh estimator then raised AttributeError instead of
+    # NotFittedError, and a fitted one kept its old weights under a new input
+    # shape. The whole state is restored when fit raises.
+    from sklearn.exceptions import NotFittedError
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = X[:200]
+    y = y[:200] if Est is not NeuralLoFiRegressor else X[:, 0]
+    method = "transform" if Est is LoFiTransformer else "predict"
+    failures = [
+        (dict(alpha=[1.0, -1.0]), (X[:, :10], y)),
+        (dict(width=[64, 64]), (X[:, :10], y)),
+    ]
+    if Est in (NeuralLoFiClassifier, RandomFeatureBaselineClassifier):
+        failures.append(({}, (X[:, :10], np.zeros(200, dtype=int))))
+    for changes, data in failures:
+        if not set(changes) <= set(Est().get_params()):
+            continue
+        fresh = Est(**params).set_params(**changes)
+        with pytest.raises(ValueError):
+            fresh.fit(*data)
+        assert not hasattr(fresh, "n_features_in_")
+        with pytest.raises(NotFittedError):
+            getattr(fresh, method)(X)
+        fitted = Est(**params).fit(X, y)
+        before = getattr(fitted, method)(X)
+        state = sorted(vars(fitted))
+        with pytest.raises(ValueError):
+            fitted.set_params(**changes).fit(*data)
+        assert sorted(vars(fitted)) == state and fitted.n_features_in_ == X.shape[1]
+        np.testing.assert_array_equal(getattr(fitted, method)(X), before)
+
+
 def test_regressor_rejects_string_targets_and_handles_multi_output():
     X, Y = make_regression(n_samples=150, n_features=6, n_targets=3, random_state=0)
     with pytest.raises(ValueError):
