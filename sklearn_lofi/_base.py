@@ -46,6 +46,7 @@ def keep_state_on_error(fit_method):
 
     return fit
 
+
 STACK_CONSTRAINTS = {
     "n_layers": [Interval(Integral, 0, None, closed="left")],
     "width": [Interval(Integral, 1, None, closed="left"), "array-like"],

@@ -7,9 +7,9 @@ series (where numba wins, benchmarks/kernels.py), NumPy/SciPy ufuncs for tanh
 and the sigmoid (where the vectorised ufuncs win). Row weighting by labels and
 sample weights (:func:`scale_rows`, :func:`label_weighted_blocks`,
 :func:`centre_scale_rows`) is compiled too: NumPy's broadcast multiply is
-slower on these shapes. A weighted second
-moment ``Z^T diag(r) Z`` stays a BLAS product: a compiled chunked accumulation
-was several times slower (doc/performance.rst has every measured ratio).
+slower on these shapes. A weighted second moment ``Z^T diag(r) Z`` stays a
+BLAS product: a compiled chunked accumulation was several times slower
+(doc/performance.rst has every measured ratio).
 
 Every kernel is compiled twice from the same Python source, serial and
 ``parallel=True``; the parallel one is used only when more than one numba

@@ -80,7 +80,6 @@ def fit_ridge_loo(features, Y, sample_weight, alphas, n_threads=1):
         return _fit_dual(features.take(slice(0, n)), centred, Y, Yt, w, x_mean, y_mean, alphas)
 
     # Primal path: X~^T X~ = V diag(s^2) V^T, U = X~ V / s, accumulated over blocks.
-
     gram = np.zeros((p, p))
     cross = np.zeros((p, Y.shape[1]))
     for rows, X in features.blocks():
