@@ -14,6 +14,8 @@ smallest mean squared leave-one-out residual wins, as in scikit-learn's
 ``RidgeCV`` (generalised cross-validation in the rescaled space).
 """
 
+import math
+
 import numpy as np
 from scipy import linalg
 
@@ -119,13 +121,34 @@ def fit_ridge_loo(features, Y, sample_weight, alphas, n_threads=1):
     return coef, intercept, alpha, scores, loo
 
 
-def _nonzero(s2, n, p, dtype=np.float64):
+def _nonzero(s2, n, p):
     # Directions of (numerically) zero variance carry no fit and would make
-    # U = X~ V / s ill-defined; drop them relative to the largest. ``dtype``
-    # is the precision of the Gram matrix: the n x n one of float32 features
-    # is float32-accurate, and its null direction (the centring's) comes out
-    # at 1e-8 to 1e-6 of the largest eigenvalue, far above float64's floor.
-    return s2 > max(n, p) * np.finfo(dtype).eps * max(s2.max(initial=0.0), 0.0)
+    # U = X~ V / s ill-defined; drop them relative to the largest.
+    return s2 > max(n, p) * np.finfo(np.float64).eps * max(s2.max(initial=0.0), 0.0)
+
+
+def _eigh_orthogonal_to(gram, q):
+    """Eigenpairs of the centred n x n Gram matrix on the complement of ``q``.
+
+    Centring makes the unit vector ``q = sqrt(w / sum w)`` a null vector of
+    ``X~ X~^T``, and the intercept's ``q q^T`` already accounts for it; but a
+    float32 Gram matrix puts its eigenvalue at 1e-8 to 1e-6 of the largest,
+    where no rank floor tells it from real directions (a floor that high
+    drops real ones), and counting it again breaks the leave-one-out shares.
+    A Householder reflection ``H = I - beta v v^T`` with ``H q = -+e_1``
+    removes it exactly: the eigenvectors ``W`` of ``(H G H)[1:, 1:]`` give
+    ``U = H[:, 1:] W``, orthogonal to ``q``. O(n^2) besides the ``eigh``.
+    """
+    v = q.copy()
+    v[0] += math.copysign(1.0, q[0])
+    beta = 2.0 / (v @ v)
+    Gv = gram @ v
+    reflected = gram - beta * (np.outer(v, Gv) + np.outer(Gv, v)) + (beta**2 * (v @ Gv)) * np.outer(v, v)
+    with serial_blas():
+        s2, W = linalg.eigh(reflected[1:, 1:], driver="evd", check_finite=False)
+    U = np.vstack([np.zeros((1, W.shape[1])), W])
+    U -= beta * np.outer(v, v[1:] @ W)
+    return s2, U
 
 
 def _loo_scores(blocks, Yt, base_leverage, s2, UtY, alphas, n, tolerance):
@@ -217,9 +240,8 @@ def _fit_dual(X, centred, Y, Yt, w, x_mean, y_mean, alphas):
     n, p = X.shape
     Xt = centred(slice(0, n), X)
     gram = (Xt @ Xt.T).astype(np.float64, copy=False)
-    with serial_blas():
-        s2, U = linalg.eigh(gram, driver="evd", check_finite=False)
-    keep = _nonzero(s2, n, p, X.dtype)
+    s2, U = _eigh_orthogonal_to(gram, np.sqrt(w / w.sum()))
+    keep = _nonzero(s2, n, p)
     s2, U = s2[keep], U[:, keep]
     UtY = U.T @ Yt
     scores, denominators, exact_rows, exact_residuals = _loo_scores(
