@@ -53,6 +53,7 @@ Usage::
 
     python benchmarks/alternatives.py --json benchmarks/results/alternatives.json
     python benchmarks/alternatives.py --quick          # < 1 min: 1500 rows, 3 folds, 2 candidates
+                                                       # (synthetic stand-ins for data files not found)
     python benchmarks/alternatives.py --datasets magic --lofi-tuned '{"head_width": 1024}'
 
 Tables go to stdout (reStructuredText simple tables), progress to stderr.
@@ -82,6 +83,7 @@ except ImportError:  # run from a checkout without installing
 import sklearn
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
+from sklearn.datasets import make_classification
 from sklearn.kernel_approximation import Nystroem
 from sklearn.linear_model import RidgeClassifierCV
 from sklearn.model_selection import StratifiedKFold, train_test_split
@@ -129,13 +131,29 @@ def progress(message):
     print(message, file=sys.stderr, flush=True)
 
 
-def load(name, data_dir):
+def stand_in(name):
+    """A synthetic set shaped like ``name`` (columns, classes, categorical
+    codes), for the smoke run on a clone without the shared data folder."""
+    n_features, n_classes = {"magic": (10, 2), "letter": (16, 26), "adult": (14, 2)}[name]
+    X, y = make_classification(n_samples=1500, n_features=n_features, n_informative=8, n_classes=n_classes,
+                               n_clusters_per_class=1, random_state=SEED)
+    categorical = np.zeros(n_features, dtype=bool)
+    if name == "adult":
+        categorical[:len(ADULT_CATEGORICAL)] = True
+        X[:, categorical] = np.floor(3 * np.abs(X[:, categorical]))  # integer codes
+    return X, y, categorical
+
+
+def load(name, data_dir, allow_stand_in=False):
     """X (float64), y and the boolean mask of categorical columns."""
     try:
         import pandas as pd
     except ImportError:  # pragma: no cover - pandas is the bench extra
         raise SystemExit("this benchmark reads the data with pandas: pip install '.[bench]'") from None
     path, target, categorical = DATASETS[name]
+    if allow_stand_in and not (Path(data_dir) / path).exists():
+        progress(f"[{name}] {Path(data_dir) / path} not found: a synthetic stand-in of its shape (smoke run only)")
+        return stand_in(name)
     frame = pd.read_csv(Path(data_dir) / path, sep="\t")
     y = frame.pop(target).to_numpy()
     missing = [c for c in categorical if c not in frame.columns]
@@ -413,7 +431,7 @@ def main(argv=None):
     git = git_state()
     results = {}
     for name in args.datasets:
-        X, y, categorical = load(name, args.data_dir)
+        X, y, categorical = load(name, args.data_dir, allow_stand_in=args.quick)
         n_total = len(y)
         if args.max_rows is not None and n_total > args.max_rows:
             rows = np.sort(np.random.RandomState(SEED).choice(n_total, size=args.max_rows, replace=False))

@@ -55,7 +55,8 @@ runs in ``flock /tmp/lofi-bench.lock``. Usage::
 
     flock /tmp/lofi-bench.lock python benchmarks/eigensolvers.py --blas-threads 1 --n-jobs 1 \\
         --clock cpu --json benchmarks/results/eigensolvers.json --rst /tmp/eigensolvers_tables.rst
-    python benchmarks/eigensolvers.py --quick            # smoke test, < 1 minute
+    python benchmarks/eigensolvers.py --quick            # smoke test, < 1 minute (synthetic
+                                                         # stand-ins for data files not found)
     python benchmarks/eigensolvers.py --analyse benchmarks/results/eigensolvers.json
 
 ``--analyse`` re-runs only the model fit and the rule comparison on saved
@@ -89,6 +90,7 @@ except ImportError:  # run from a checkout without installing
 
 import sklearn
 from sklearn.base import clone
+from sklearn.datasets import make_classification
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
@@ -213,10 +215,22 @@ def machine_info():
 # ----------------------------------------------------------------------------- data
 
 
+STAND_IN = False  # set by --quick: synthetic stand-ins for data files that are not there
+
+
 def read_table(data_dir, name):
     import pandas as pd  # optional extra: only the benchmark needs it
 
-    return pd.read_csv(Path(data_dir) / name / f"{name}.tsv.gz", sep="\t")
+    path = Path(data_dir) / name / f"{name}.tsv.gz"
+    if STAND_IN and not path.exists():
+        log(f"{path} not found: a synthetic stand-in of its shape (smoke run only)")
+        n_features, n_classes = {"magic": (10, 2), "fars": (29, 8)}[name]
+        X, y = make_classification(n_samples=4000, n_features=n_features, n_informative=8, n_classes=n_classes,
+                                   n_clusters_per_class=1, random_state=0)
+        frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(n_features)])
+        frame["target"] = y
+        return frame
+    return pd.read_csv(path, sep="\t")
 
 
 def load_magic(data_dir, max_train=None):
@@ -632,8 +646,8 @@ def main(argv=None):
     for key in ("part1_widths", "part1_components", "part2_rows", "part2_widths", "part2_components"):
         parser.add_argument("--" + key.replace("_", "-"), metavar="A,B,...", help="override the grid")
     args = parser.parse_args(argv)
-    global N_JOBS, CLOCK
-    N_JOBS, CLOCK = args.n_jobs, args.clock
+    global N_JOBS, CLOCK, STAND_IN
+    N_JOBS, CLOCK, STAND_IN = args.n_jobs, args.clock, args.quick
     if CLOCK == "cpu" and (args.blas_threads != 1 or args.n_jobs != 1):
         log("warning: --clock cpu sums the CPU time of all threads; use --blas-threads 1 --n-jobs 1")
 
