@@ -309,7 +309,6 @@ def _select(values, vectors, m, wanted, selection, dtype):
     ``values`` are eigenvalues of ``T`` (m = 1) or singular values of the
     unfolding (m > 1).
     """
-    width = vectors.shape[0]
     rtol = _eigenvalue_rtol(dtype)
     if m > 1:
         selection = "positive"
