@@ -84,10 +84,19 @@ def fit_ridge_loo(features, Y, sample_weight, alphas, n_threads=1):
     # Primal path: X~^T X~ = V diag(s^2) V^T, U = X~ V / s, accumulated over blocks.
     gram = np.zeros((p, p))
     cross = np.zeros((p, Y.shape[1]))
+    along_q = np.zeros(p)  # X~^T sqrt(w), zero but for the rounding of the centring
     for rows, X in features.blocks():
         Xt = centred(rows, X)
         gram += Xt.T @ Xt
         cross += Xt.T @ Yt[rows].astype(X.dtype)
+        along_q += np.einsum("i,ij->j", root_w[rows], Xt, dtype=np.float64)  # buffered cast, no float64 copy
+    # The computed X~ carries q (along_q / total)^T: the rounding of the subtracted
+    # means, one number per column, along the intercept's direction q = sqrt(w / total)
+    # (1e-4 of the features' scale for float32 features offset by 1e3). On a
+    # (near-)null direction of the features it is all there is, so a direction
+    # along q survives the rank floor and the intercept is counted twice. Project
+    # it out: X~ <- (I - q q^T) X~, here and in U below.
+    gram -= np.outer(along_q, along_q) / total
     with serial_blas():
         s2, V = linalg.eigh(gram, driver="evd", check_finite=False)
     keep = _nonzero(s2, n, p)
@@ -95,6 +104,7 @@ def fit_ridge_loo(features, Y, sample_weight, alphas, n_threads=1):
     s = np.sqrt(s2)
     UtY = (V.T @ cross) / s[:, None]
     V_scaled = (V / s).astype(features.dtype)
+    q_offset = (along_q @ V_scaled.astype(np.float64)) / total  # U -= sqrt(w) q_offset^T
 
     def blocks_of_U():
         # A block holds its features, their centred copy and U (float64), and
@@ -104,7 +114,9 @@ def fit_ridge_loo(features, Y, sample_weight, alphas, n_threads=1):
         block_rows = min(rows_per_block(n, row_bytes), features.block_rows)
         for rows in row_slices(n, block_rows):
             X = features.take(rows)
-            yield rows, X, (centred(rows, X) @ V_scaled).astype(np.float64, copy=False)
+            U = (centred(rows, X) @ V_scaled).astype(np.float64, copy=False)
+            U -= np.outer(root_w[rows], q_offset)
+            yield rows, X, U
 
     scores, denominators, exact_rows, exact_residuals = _loo_scores(
         blocks_of_U(), Yt, w / total, s2, UtY, alphas, n, _exact_share_tolerance(features.dtype))

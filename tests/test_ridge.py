@@ -133,6 +133,27 @@ def test_float32_multi_output_scores_match_ridgecv():
     assert alpha == pytest.approx(reference.alpha_)
 
 
+def test_float32_offset_features_with_null_directions_pick_the_right_alpha():
+    # n > p, float32 features offset by 1e3, a quarter of the rows at weight 0
+    # (fewer weighted rows than p + 1: the Gram matrix has null directions).
+    # The float32 centring leaves (mean rounding) along q in every column; on
+    # a null direction that is all there is, so the rank floor kept a
+    # direction along q, counted next to the intercept: scores off at every
+    # alpha, 1e-4 chosen where leave-one-out says 100. Found by a stress run.
+    rng = np.random.RandomState(0)
+    n, p = 100, 97
+    X = (rng.standard_normal((n, p)) + 1e3).astype(np.float32)
+    y = (X[:, :10].astype(np.float64) - 1e3) @ rng.standard_normal(10) + rng.standard_normal(n)
+    w = rng.uniform(0.01, 10.0, n)
+    w[:25] = 0.0
+    alphas = np.logspace(-6, 6, 13)
+    _, _, alpha, scores, _ = fit_ridge_loo(X, y[:, None], w, alphas)
+    brute = np.mean(w * (y - _brute_force_loo(X.astype(np.float64), y, w, alphas)) ** 2, axis=1)
+    assert alpha == alphas[int(np.argmin(brute))]
+    resolved = alphas >= 1.0  # float32 resolves the spectrum down to ~1e-7 of its top
+    np.testing.assert_allclose(scores[resolved], brute[resolved], rtol=1e-3)
+
+
 def test_zero_weight_rows_are_ignored():
     X, Y = _data(40, 8)
     w = np.ones(40)
