@@ -90,9 +90,10 @@ def fit_ridge_loo(features, Y, sample_weight, alphas, n_threads=1):
         gram += Xt.T @ Xt
         cross += Xt.T @ Yt[rows].astype(X.dtype)
         along_q += np.einsum("i,ij->j", root_w[rows], Xt, dtype=np.float64)  # buffered cast, no float64 copy
-    # The computed X~ carries q (along_q / total)^T: the rounding of the subtracted
-    # means, one number per column, along the intercept's direction q = sqrt(w / total)
-    # (1e-4 of the features' scale for float32 features offset by 1e3). On a
+    # The computed X~ carries q (q^T X~), q^T X~ = along_q^T / sqrt(total): the
+    # rounding of the subtracted means, one number per column, along the
+    # intercept's direction q = sqrt(w / total) (1e-4 of the features' scale for
+    # float32 features offset by 1e3). On a
     # (near-)null direction of the features it is all there is, so a direction
     # along q survives the rank floor and the intercept is counted twice. Project
     # it out: X~ <- (I - q q^T) X~, here and in U below.
