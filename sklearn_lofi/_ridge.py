@@ -109,8 +109,8 @@ def fit_ridge_loo(features, Y, sample_weight, alphas, n_threads=1):
 
     def blocks_of_U():
         # A block holds its features, their centred copy and U (float64), and
-        # the per-candidate leverages and residuals: n_alphas * (m + 1) numbers
-        # per row. Block sizes follow working_memory, not the source's blocks.
+        # the per-candidate denominators and residuals: n_alphas * (m + 2)
+        # numbers per row. Block sizes follow working_memory, not the source's.
         row_bytes = 2 * p * features.dtype.itemsize + 16 * p + 8 * alphas.size * (Y.shape[1] + 2)
         block_rows = min(rows_per_block(n, row_bytes), features.block_rows)
         for rows in row_slices(n, block_rows):
