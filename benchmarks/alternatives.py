@@ -146,14 +146,14 @@ def stand_in(name):
 
 def load(name, data_dir, allow_stand_in=False):
     """X (float64), y and the boolean mask of categorical columns."""
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover - pandas is the bench extra
-        raise SystemExit("this benchmark reads the data with pandas: pip install '.[bench]'") from None
     path, target, categorical = DATASETS[name]
     if allow_stand_in and not (Path(data_dir) / path).exists():
         progress(f"[{name}] {Path(data_dir) / path} not found: a synthetic stand-in of its shape (smoke run only)")
         return stand_in(name)
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is the bench extra
+        raise SystemExit("this benchmark reads the data with pandas: pip install '.[bench]'") from None
     frame = pd.read_csv(Path(data_dir) / path, sep="\t")
     y = frame.pop(target).to_numpy()
     missing = [c for c in categorical if c not in frame.columns]

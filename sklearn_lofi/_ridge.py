@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 from scipy import linalg
+from scipy.linalg import blas
 
 from ._features import as_rows, row_slices, rows_per_block
 from ._kernels import centre_scale_rows
@@ -116,7 +117,10 @@ def fit_ridge_loo(features, Y, sample_weight, alphas, n_threads=1):
         for rows in row_slices(n, block_rows):
             X = features.take(rows)
             U = (centred(rows, X) @ V_scaled).astype(np.float64, copy=False)
-            U -= np.outer(root_w[rows], q_offset)
+            # U -= sqrt(w) q_offset^T as an in-place BLAS rank-one update (on U^T,
+            # Fortran-ordered): np.outer would add a block-sized float64 temporary
+            if U.size:
+                blas.dger(-1.0, q_offset, root_w[rows], a=U.T, overwrite_a=True)
             yield rows, X, U
 
     scores, denominators, exact_rows, exact_residuals = _loo_scores(
