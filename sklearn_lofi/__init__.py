@@ -6,11 +6,16 @@ and a ridge readout (arXiv:2605.13612).
 """
 
 from ._baselines import RandomFeatureBaselineClassifier, RandomFeatureBaselineRegressor
+from ._kernel import DeepNNGPClassifier, DeepNNGPRegressor, KernelLoFiClassifier, KernelLoFiRegressor
 from ._lofi import LoFiTransformer, NeuralLoFiClassifier, NeuralLoFiRegressor
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DeepNNGPClassifier",
+    "DeepNNGPRegressor",
+    "KernelLoFiClassifier",
+    "KernelLoFiRegressor",
     "LoFiTransformer",
     "NeuralLoFiClassifier",
     "NeuralLoFiRegressor",

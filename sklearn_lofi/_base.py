@@ -6,6 +6,7 @@ eigen-directions ``_spectral``, the readout ``_ridge`` and the probabilities
 """
 
 import functools
+import os
 from numbers import Integral, Real
 
 import numpy as np
@@ -16,10 +17,10 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, chec
 
 from ._activations import ACTIVATIONS
 from ._calibration import binary_logits, fit_temperature, probabilities
-from ._ridge import DEFAULT_ALPHAS, fit_ridge_loo
+from ._ridge import DEFAULT_ALPHAS, fit_kernel_ridge_loo, fit_ridge_loo
 from ._spectral import warn_reduced
 from ._features import LiftedRows, rms_normalizer
-from ._stack import draw_weights, fit_layers, predict_rows, transform_layers
+from ._stack import draw_weights, fit_kernel_layers, fit_layers, predict_kernel_rows, predict_rows, transform_layers
 from ._threads import numba_threads
 
 FLOAT_DTYPES = [np.float64, np.float32]
@@ -61,6 +62,10 @@ FILTER_CONSTRAINTS = {
     "label_centering": ["boolean"],
     "selection": [StrOptions({"abs", "positive", "negative"})],
     "eig_solver": [StrOptions({"auto", "dense", "arpack", "randomized"})],
+}
+KERNEL_READOUT_CONSTRAINTS = {
+    "head": ["boolean"],
+    "alpha": [None, Interval(Real, 0, None, closed="left"), "array-like"],
 }
 READOUT_CONSTRAINTS = {
     "head_width": [Interval(Integral, 0, None, closed="left")],
@@ -225,6 +230,118 @@ class BaseLoFiPredictor(BaseLoFi):
             return predict_rows(
                 X, self.random_weights_, self.normalizers_, components, self.activation, self.degree,
                 head, self.coef_, self.intercept_, n_threads,
+            )
+
+
+def available_memory():
+    """Bytes of memory available to this process (Linux ``MemAvailable``), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def kernel_fit_bytes(n, n_moments, itemsize, filtered):
+    """Peak memory of a kernel fit on n rows: O(n^2) arrays, counted generously.
+
+    A filtered layer holds the kernel, its eigenvectors, ``G^{1/2}`` and the
+    operator's ``n_moments`` n x n moments (two copies while they are
+    combined), plus the eigensolver's workspace; the kernel ridge readout a
+    float64 kernel, its centred copy, the reflected matrix and eigenvectors.
+    """
+    per_layer = (6 + 2 * n_moments) * itemsize if filtered else 2 * itemsize
+    return n * n * (per_layer + 5 * 8)
+
+
+class BaseKernelPredictor(BaseEstimator):
+    """Infinite-width (kernel) stack + NNGP head + kernel ridge readout.
+
+    The P -> infinity limit of :class:`BaseLoFiPredictor`: ``_filtered``
+    selects kernel Neural LoFi or the deep NNGP.
+    """
+
+    _filtered = True
+
+    def _check_memory(self, X, labels):
+        n = X.shape[0]
+        n_moments = 0
+        if self._filtered and self.n_layers > 0:
+            n_moments = 0 if self.eig_solver == "randomized" else labels.shape[1]
+        needed = kernel_fit_bytes(n, n_moments, X.dtype.itemsize, self._filtered and self.n_layers > 0)
+        available = available_memory()
+        if available is not None and needed > available:
+            raise MemoryError(
+                f"{type(self).__name__} needs about {needed / 2**30:.1f} GiB for n_samples={n} (its cost "
+                f"grows as n_samples**2 in memory and n_samples**3 in time) but only "
+                f"{available / 2**30:.1f} GiB is available. Use fewer rows, or the finite-width estimators "
+                f"(NeuralLoFiClassifier, NeuralLoFiRegressor, RandomFeatureBaseline*), whose cost is linear "
+                f"in n_samples."
+            )
+
+    def _fit_readout_model(self, X, targets, labels, sample_weight):
+        """Fit the kernel layers, the head and the readout; return leave-one-out predictions."""
+        alphas = check_alphas(self.alpha)
+        self._check_memory(X, labels)
+        n_components = (
+            per_layer(self.n_components, self.n_layers, "n_components") if self._filtered
+            else [None] * self.n_layers
+        )
+        with numba_threads(self.n_jobs) as n_threads:
+            state = fit_kernel_layers(
+                X, labels, sample_weight, n_components=n_components, activation=self.activation,
+                degree=self.degree, head=self.head, selection=getattr(self, "selection", "abs"),
+                eig_solver=getattr(self, "eig_solver", "auto"),
+                random_state=new_random_state(getattr(self, "random_state", 0)),
+                n_threads=n_threads, verbose=self.verbose,
+            )
+            if state["kernel"] is not None:
+                dual, intercept, alpha, scores, loo = fit_kernel_ridge_loo(
+                    state["kernel"], targets, sample_weight, alphas)
+                coef = None
+            else:
+                coef, intercept, alpha, scores, loo = fit_ridge_loo(
+                    state["features"], targets, sample_weight, alphas, n_threads)
+                dual = None
+        readout = dual if coef is None else coef
+        if not (np.all(np.isfinite(readout)) and np.all(np.isfinite(intercept))):
+            raise ValueError(
+                "The kernel readout produced non-finite coefficients; the input may be too large in "
+                "magnitude for its dtype. Scale the features (e.g. StandardScaler)."
+            )
+        warn_reduced(state["reduced"])
+        self.train_inputs_ = state["inputs"]
+        self.normalizers_ = np.asarray(state["normalizers"], dtype=np.float64)
+        self.train_variances_ = state["variances"]
+        self._layer_degrees = state["degrees"]
+        self._activation = self.activation
+        if self._filtered:
+            self.feature_coefs_ = [c for c in state["coefs"] if c is not None]
+            self.eigenvalues_ = [v for v in state["eigenvalues"] if v is not None]
+            self.n_components_ = np.asarray([k for k in state["n_components"] if k is not None], dtype=np.intp)
+            self._fit_eig_solvers = [s for s in state["eig_solvers"] if s is not None]
+        self._layer_coefs = state["coefs"]
+        self.dual_coef_ = None if dual is None else dual.astype(X.dtype)
+        self.coef_ = None if coef is None else coef.astype(X.dtype)
+        self.intercept_ = intercept.astype(X.dtype)
+        self.alpha_ = alpha
+        self.loo_scores_ = scores
+        return loo
+
+    def _raw_decision(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
+        readout = self.coef_ if self.dual_coef_ is None else self.dual_coef_
+        with numba_threads(self.n_jobs) as n_threads:
+            return predict_kernel_rows(
+                X, self.train_inputs_, self.normalizers_, self.train_variances_, self._layer_degrees,
+                self._layer_coefs, self._activation, readout, self.intercept_, n_threads,
             )
 
 

@@ -28,6 +28,17 @@ _PARAMETERS = {
         Width of the unfiltered random-feature lift between the last layer
         and the ridge readout (the paper's "plain random-feature head").
         ``0`` fits the readout on the last representation directly.""",
+    "head": """head : bool, default=True
+        End with an unfiltered infinite-width layer (the limit of the finite
+        estimators' random-feature head, full activation) and a kernel ridge
+        readout on its kernel. ``False`` fits the readout on the last
+        representation directly: ridge on the last filtered features, or
+        kernel ridge on the last NNGP kernel.""",
+    "kernel_eig_solver": """eig_solver : {{"auto", "dense", "arpack", "randomized"}}, default="auto"
+        Eigensolver of each filtered layer's ``n_samples x n_samples``
+        whitened operator (the same solvers and ``"auto"`` rule as the finite
+        estimators, with ``width`` replaced by ``n_samples``). The kernel's
+        own whitening always uses LAPACK's divide-and-conquer ``eigh``.""",
     "alpha": """alpha : float, array-like of float or None, default=None
         Ridge strength of the readout. A float fixes it; an array-like gives
         candidates chosen by leave-one-out on the training data; ``None`` uses

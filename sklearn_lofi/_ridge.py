@@ -247,6 +247,33 @@ def _loo_predictions(Y, fitted, denominators, root_w, exact_rows, exact_residual
     return loo
 
 
+def _dual_solution(gram, Yt, w, alphas, rank, dtype):
+    """Leave-one-out choice and dual coefficients from the rescaled centred Gram matrix.
+
+    ``gram`` is ``X~ X~^T`` (n x n, float64), for features or a kernel;
+    ``rank`` bounds its rank (the feature count, or n for a kernel).
+
+    Returns
+    -------
+    dual_coef : ndarray of shape (n, m)
+        ``U diag(1 / (s^2 + alpha)) U^T Y~``: the fit is ``X~^T dual_coef``.
+    alpha, scores
+    denominators, exact_rows, exact_residuals
+        What ``_loo_predictions`` needs, at the chosen ``alpha``.
+    """
+    n = gram.shape[0]
+    s2, U = _eigh_orthogonal_to(gram, np.sqrt(w / w.sum()))
+    keep = _nonzero(s2, n, rank)
+    s2, U = s2[keep], U[:, keep]
+    UtY = U.T @ Yt
+    scores, denominators, exact_rows, exact_residuals = _loo_scores(
+        [(slice(0, n), None, U)], Yt, w / w.sum(), s2, UtY, alphas, n, _exact_share_tolerance(dtype))
+    best = int(np.argmin(scores))
+    alpha = float(alphas[best])
+    dual_coef = U @ (UtY / (s2 + alpha)[:, None])
+    return dual_coef, alpha, scores, denominators[:, best], exact_rows, exact_residuals[:, best]
+
+
 def _fit_dual(X, centred, Y, Yt, w, x_mean, y_mean, alphas):
     """n <= p: eigendecomposition of the n x n Gram matrix X~ X~^T.
 
@@ -257,17 +284,57 @@ def _fit_dual(X, centred, Y, Yt, w, x_mean, y_mean, alphas):
     n, p = X.shape
     Xt = centred(slice(0, n), X)
     gram = (Xt @ Xt.T).astype(np.float64, copy=False)
-    s2, U = _eigh_orthogonal_to(gram, np.sqrt(w / w.sum()))
-    keep = _nonzero(s2, n, p)
-    s2, U = s2[keep], U[:, keep]
-    UtY = U.T @ Yt
-    scores, denominators, exact_rows, exact_residuals = _loo_scores(
-        [(slice(0, n), X, U)], Yt, w / w.sum(), s2, UtY, alphas, n, _exact_share_tolerance(X.dtype))
-    best = int(np.argmin(scores))
-    alpha = float(alphas[best])
-    dual_coef = (U @ (UtY / (s2 + alpha)[:, None])).astype(X.dtype)
-    coef = (Xt.T @ dual_coef).astype(np.float64, copy=False)
+    dual_coef, alpha, scores, denominators, exact_rows, exact_residuals = _dual_solution(
+        gram, Yt, w, alphas, p, X.dtype)
+    coef = (Xt.T @ dual_coef.astype(X.dtype)).astype(np.float64, copy=False)
     intercept = y_mean - x_mean @ coef
     fitted = (X @ coef.astype(X.dtype)).astype(np.float64, copy=False) + intercept
-    loo = _loo_predictions(Y, fitted, denominators[:, best], np.sqrt(w), exact_rows, exact_residuals[:, best])
+    loo = _loo_predictions(Y, fitted, denominators, np.sqrt(w), exact_rows, exact_residuals)
     return coef, intercept, alpha, scores, loo
+
+
+def fit_kernel_ridge_loo(kernel, Y, sample_weight, alphas):
+    """Weighted kernel ridge with an intercept, ``alpha`` chosen by leave-one-out.
+
+    The exact counterpart of :func:`fit_ridge_loo` for features known only
+    through their Gram matrix ``kernel = Phi Phi^T``: with ``u = w / sum w``,
+    the weighted-centred kernel is ``K_c = (I - 1 u^T) K (I - u 1^T)`` and the
+    rescaled Gram matrix ``X~ X~^T = diag(sqrt w) K_c diag(sqrt w)``. The
+    fitted function is ``f(x) = k(x)^T beta + b`` with ``beta = sqrt(w) *
+    dual_coef`` (which sums to zero) and ``b = y_w - u^T K beta``.
+
+    Parameters
+    ----------
+    kernel : ndarray of shape (n, n)
+        Symmetric positive semi-definite training kernel.
+    Y : ndarray of shape (n, m)
+    sample_weight : ndarray of shape (n,), non-negative with a positive sum
+    alphas : array-like of shape (n_alphas,), non-negative
+
+    Returns
+    -------
+    beta : ndarray of shape (n, m), float64
+    intercept : ndarray of shape (m,), float64
+    alpha : float
+    loo_scores : ndarray of shape (n_alphas,)
+    loo_predictions : ndarray of shape (n, m)
+    """
+    Y = np.asarray(Y, dtype=np.float64)
+    w = np.asarray(sample_weight, dtype=np.float64)
+    alphas = np.atleast_1d(np.asarray(alphas, dtype=np.float64))
+    K = np.asarray(kernel, dtype=np.float64)
+    u = w / w.sum()
+    y_mean = u @ Y
+    root_w = np.sqrt(w)
+    Yt = (Y - y_mean) * root_w[:, None]
+    Ku = K @ u
+    gram = K - Ku[:, None] - Ku[None, :] + float(u @ Ku)
+    gram *= root_w[:, None]
+    gram *= root_w[None, :]
+    dual_coef, alpha, scores, denominators, exact_rows, exact_residuals = _dual_solution(
+        gram, Yt, w, alphas, K.shape[0], kernel.dtype)
+    beta = root_w[:, None] * dual_coef
+    intercept = y_mean - Ku @ beta
+    fitted = K @ beta + intercept
+    loo = _loo_predictions(Y, fitted, denominators, root_w, exact_rows, exact_residuals)
+    return beta, intercept, alpha, scores, loo

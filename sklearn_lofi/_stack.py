@@ -13,13 +13,33 @@ add one more unfiltered lift (the random-feature head) and a ridge readout
 (``_ridge.fit_ridge_loo``). Estimators call :func:`fit_layers` and
 :func:`transform_layers`; everything here is plain NumPy state, so fitted
 models pickle and travel between processes.
+
+**Kernel form** (P -> infinity, DESIGN.md §1). Steps 3-5 depend on ``Z``
+only through ``G = Z Z^T``: any ``S`` with ``S S^T = G`` gives the same
+operator spectrum and the same projected features, so the n x n
+``S = G^{1/2}`` can stand in for the lift. With ``B`` the top directions of
+``S^T diag(r) S = G^{1/2} diag(r) G^{1/2}`` (the very same ``label_moments``
+and ``top_directions``), ``Z V = G^{1/2} B`` and new rows get
+``G_x^T G^{-1/2} B``. As ``P -> infinity``, ``G`` is the NNGP kernel of the
+normalised inner products (``_nngp``): :func:`fit_kernel_layers` and
+:func:`predict_kernel_rows` are that limit of the finite stack, head and
+readout (kernel ridge, ``_ridge.fit_kernel_ridge_loo``).
 """
 
 import numpy as np
+from scipy import linalg
 from sklearn import get_config
 
-from ._features import ArrayRows, LiftedRows, lift, map_row_blocks, rms_normalizer
-from ._spectral import _label_groups, choose_eig_solver, label_moments, randomized_top_directions, top_directions
+from ._features import ArrayRows, LiftedRows, _column_mean, lift, map_row_blocks, rms_normalizer
+from ._nngp import nngp_diagonal, nngp_kernel_
+from ._spectral import (
+    _label_groups,
+    choose_eig_solver,
+    label_moments,
+    randomized_top_directions,
+    serial_blas,
+    top_directions,
+)
 
 
 def draw_weights(random_state, n_inputs, width, dtype):
@@ -88,25 +108,9 @@ def fit_layers(
             values, vectors, solver, H = None, None, None, Z
         else:
             solver = eig_solver
-            if solver == "auto":
-                solver = choose_eig_solver(
-                    Z.n_rows, width, n_components[layer], labels.shape[1],
-                    None if groups is None else groups[0].shape[0],
-                    Z.dtype.itemsize, get_config()["working_memory"] * 2**20,
-                )
-            if solver == "randomized":
-                values, vectors, _, projected = randomized_top_directions(
-                    Z, labels, sample_weight, n_components[layer], selection=selection,
-                    random_state=solver_random_state, n_threads=n_threads,
-                )
-            else:
-                T = label_moments(Z, labels, sample_weight, n_threads)
-                values, vectors, _ = top_directions(
-                    T, n_components[layer], selection=selection, eig_solver=solver,
-                    random_state=solver_random_state,
-                )
-                del T
-                projected = Z.project(vectors)
+            values, vectors, projected, solver = _filter(
+                Z, labels, groups, sample_weight, n_components[layer], selection, eig_solver,
+                solver_random_state, n_threads)
             H = ArrayRows(projected)
             if vectors.shape[1] < n_components[layer]:
                 state["reduced"].append((layer + 1, vectors.shape[1], n_components[layer]))
@@ -122,6 +126,30 @@ def fit_layers(
             print(f"[LoFi] layer {layer + 1}: width {width}, {kept}, output {H.width} features")
     state["H"] = H
     return state
+
+
+def _filter(Z, labels, groups, sample_weight, n_components, selection, eig_solver, random_state, n_threads):
+    """Steps 3-5 on a row source ``Z``: directions, their projection, the solver used."""
+    solver = eig_solver
+    if solver == "auto":
+        solver = choose_eig_solver(
+            Z.n_rows, Z.width, n_components, labels.shape[1],
+            None if groups is None else groups[0].shape[0],
+            Z.dtype.itemsize, get_config()["working_memory"] * 2**20,
+        )
+    if solver == "randomized":
+        values, vectors, _, projected = randomized_top_directions(
+            Z, labels, sample_weight, n_components, selection=selection,
+            random_state=random_state, n_threads=n_threads,
+        )
+    else:
+        T = label_moments(Z, labels, sample_weight, n_threads)
+        values, vectors, _ = top_directions(
+            T, n_components, selection=selection, eig_solver=solver, random_state=random_state,
+        )
+        del T
+        projected = Z.project(vectors)
+    return values, vectors, projected, solver
 
 
 def _replay(X, layers, activation, n_threads):
@@ -152,3 +180,160 @@ def predict_rows(X, weights, normalizers, components, activation, degree, head, 
     widest = max([W.shape[1] for W, *_ in layers] + [X.shape[1]])
     return map_row_blocks(lambda rows: _replay(rows, layers, activation, n_threads) @ coef + intercept,
                           X, widest)
+
+
+# Whitening floor: eigenvalues of the layer kernel G below WHITENING_FLOOR times
+# its mean diagonal (or below the dtype's rounding of G, if that is higher)
+# are raised to it before G^{1/2} and G^{-1/2}. The research code clips at an
+# absolute 1e-6 on kernels of unit-order diagonal; relative to the mean
+# diagonal it is the same there and independent of the kernel's scale.
+WHITENING_FLOOR = 1e-6
+
+
+def _kernel_normalizer(diagonal, sample_weight):
+    """Weighted mean of the squared norms (the finite ``rms_normalizer`` squared)."""
+    c2 = float(sample_weight @ diagonal.astype(np.float64)) / float(sample_weight.sum())
+    if not np.isfinite(c2) or c2 <= np.finfo(np.float64).tiny:
+        return 1.0
+    return c2
+
+
+def whitened_filter(G, labels, groups, sample_weight, n_components, *, selection, eig_solver, random_state,
+                    n_threads=1):
+    """Filter of one kernel layer: ``S = G^{1/2}`` stands in for the lift.
+
+    Returns
+    -------
+    values : ndarray of shape (k,)
+        As the finite layer's eigenvalues (same operator normalisation).
+    features : ndarray of shape (n, k)
+        ``G^{1/2} B``, the training rows' new features.
+    coefs : ndarray of shape (n, k)
+        ``G^{-1/2} B``: a new row's features are ``kernel(x, X_train) @ coefs``.
+    solver : str
+    """
+    n = G.shape[0]
+    with serial_blas():
+        mu, U = linalg.eigh(G, driver="evd", check_finite=False)
+    floor = max(WHITENING_FLOOR, 10.0 * n * np.finfo(G.dtype).eps) * max(float(np.trace(G)) / n, 0.0)
+    root = np.sqrt(np.maximum(mu, max(floor, np.finfo(G.dtype).tiny)))
+    S = (U * root) @ U.T
+    S += S.T
+    S *= 0.5
+    # centred rows plus offset, as the finite lift hands them to the operator
+    rows = ArrayRows(S)
+    rows.offset = _column_mean(S)
+    S -= rows.offset
+    values, B, features, solver = _filter(rows, labels, groups, sample_weight, n_components, selection,
+                                          eig_solver, random_state, n_threads)
+    coefs = U @ ((U.T @ B) / root[:, None].astype(B.dtype))
+    return values, features, coefs, solver
+
+
+def fit_kernel_layers(X, labels, sample_weight, *, n_components, activation, degree, head, selection="abs",
+                      eig_solver="auto", random_state=None, n_threads=1, verbose=0):
+    """Fit the infinite-width stack on training data.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, D)
+    labels : ndarray of shape (n, m) or None
+        Operator labels; None for a lazy (deep NNGP) stack.
+    n_components : list of int or None
+        One entry per layer; None entries are unfiltered (NNGP) layers.
+    head : bool
+        Add one unfiltered layer with the full activation.
+
+    Returns
+    -------
+    state : dict
+        Per layer (the head last): ``inputs`` (the training features the
+        layer reads, or None when it reads the previous layer's kernel),
+        ``normalizers`` (RMS norm), ``variances`` (training rows' normalised
+        squared norms), ``degrees``, ``coefs`` (``G^{-1/2} B`` or None),
+        ``eigenvalues``, ``n_components``, ``eig_solvers``, ``reduced``; and
+        the last representation: ``features`` (n x k) or ``kernel`` (n x n).
+    """
+    solver_random_state = np.random.RandomState(random_state.randint(np.iinfo(np.int32).max))
+    groups = None if labels is None else _label_groups(labels, X.shape[0])
+    if labels is not None:
+        labels = labels.astype(X.dtype, copy=False)
+    plan = [(k, degree) for k in n_components] + ([(None, None)] if head else [])
+    state = {key: [] for key in ("inputs", "normalizers", "variances", "degrees", "coefs", "eigenvalues",
+                                 "n_components", "eig_solvers", "reduced")}
+    features, kernel = X, None
+    for layer, (wanted, layer_degree) in enumerate(plan):
+        if features is not None:
+            inputs, Q = features, features @ features.T
+        else:
+            inputs, Q = None, kernel
+        diagonal = np.diag(Q).copy()
+        c2 = _kernel_normalizer(diagonal, sample_weight)
+        Q *= Q.dtype.type(1.0 / c2)
+        variances = diagonal * diagonal.dtype.type(1.0 / c2)
+        G = nngp_kernel_(Q, variances, variances, activation, layer_degree, n_threads, symmetric=True)
+        values = coefs = solver = None
+        if wanted is None:
+            features, kernel = None, G
+        else:
+            values, features, coefs, solver = whitened_filter(
+                G, labels, groups, sample_weight, wanted, selection=selection, eig_solver=eig_solver,
+                random_state=solver_random_state, n_threads=n_threads)
+            kernel = None
+            del G
+            if features.shape[1] < wanted:
+                state["reduced"].append((layer + 1, features.shape[1], wanted))
+        for key, value in (("inputs", inputs), ("normalizers", float(np.sqrt(c2))), ("variances", variances),
+                           ("degrees", layer_degree), ("coefs", coefs), ("eigenvalues", values),
+                           ("n_components", None if coefs is None else coefs.shape[1]), ("eig_solvers", solver)):
+            state[key].append(value)
+        if verbose:
+            kind = "NNGP" if coefs is None else f"kept {coefs.shape[1]} ({solver})"
+            print(f"[LoFi] kernel layer {layer + 1}: {kind}")
+    state["features"], state["kernel"] = features, kernel
+    return state
+
+
+def _kernel_replay(X, inputs, normalizers, variances, degrees, coefs, activation, n_threads):
+    """The last representation of new rows: features (m x k) or the cross kernel (n x m)."""
+    features, cross, diagonal = X, None, None
+    for train, c, train_variances, layer_degree, A in zip(inputs, normalizers, variances, degrees, coefs):
+        if features is not None:
+            cross = train @ features.T
+            diagonal = np.einsum("ij,ij->i", features, features)
+        scale = cross.dtype.type(1.0 / (c * c))
+        cross *= scale
+        diagonal = diagonal * scale
+        cross = nngp_kernel_(np.ascontiguousarray(cross), train_variances, diagonal, activation, layer_degree,
+                             n_threads)
+        if A is None:
+            features, diagonal = None, nngp_diagonal(diagonal, activation, layer_degree)
+        else:
+            features, cross, diagonal = cross.T @ A, None, None
+    return features, cross
+
+
+def predict_kernel_rows(X, inputs, normalizers, variances, degrees, coefs, activation, readout, intercept,
+                        n_threads=1):
+    """Readout scores of new rows, by row blocks.
+
+    ``readout`` is the kernel ridge's ``beta`` (n x m) when the last layer is
+    unfiltered, else the ridge coefficients on the last features.
+    """
+    n = variances[0].shape[0]
+
+    def scores(rows):
+        features, cross = _kernel_replay(rows, inputs, normalizers, variances, degrees, coefs, activation,
+                                         n_threads)
+        return (cross.T if features is None else features) @ readout + intercept
+
+    # one cross-kernel column (n numbers) and its copy per row
+    return map_row_blocks(scores, X, 2 * n + X.shape[1])
+
+
+def transform_kernel_layers(X, inputs, normalizers, variances, degrees, coefs, activation, n_threads=1):
+    """Last filtered features of new rows, by row blocks."""
+    n = variances[0].shape[0]
+    return map_row_blocks(
+        lambda rows: _kernel_replay(rows, inputs, normalizers, variances, degrees, coefs, activation, n_threads)[0],
+        X, 2 * n + X.shape[1])
