@@ -134,9 +134,11 @@ def dual_coefficients(activation, degree, variances):
 
         inside = np.minimum(HERMITE_CLIP / np.maximum(roots, 1e-300), _GAUSSIAN_EDGE)
     # The middle goes to Gauss-Legendre quadrature (the integrand is smooth
-    # there), the tails to the closed form
+    # there but for a kink at 0), the tails to the closed form
     # int_L^inf h_k(g) phi(g) dg = h_(k-1)(L) phi(L) / sqrt(k) (Phi(-L) for k = 0).
-    nodes, weights = np.polynomial.legendre.leggauss(_LEGENDRE_NODES)
+    # Split at 0 as well, where ReLU-like activations have their kink.
+    nodes, weights = np.polynomial.legendre.leggauss(_LEGENDRE_NODES // 2)
+    nodes, weights = np.concatenate([(nodes - 1) / 2, (nodes + 1) / 2]), np.concatenate([weights, weights]) / 2
     g = inside[:, None] * nodes[None, :]  # (n, nodes)
     root_density = np.exp(-0.25 * g * g) / (2.0 * math.pi) ** 0.25
     values = function(roots[:, None] * g)

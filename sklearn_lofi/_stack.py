@@ -320,7 +320,7 @@ def predict_kernel_rows(X, inputs, normalizers, variances, degrees, coefs, activ
     ``readout`` is the kernel ridge's ``beta`` (n x m) when the last layer is
     unfiltered, else the ridge coefficients on the last features.
     """
-    n = variances[0].shape[0]
+    n = variances[0].shape[0] if variances else 0
 
     def scores(rows):
         features, cross = _kernel_replay(rows, inputs, normalizers, variances, degrees, coefs, activation,
@@ -333,7 +333,7 @@ def predict_kernel_rows(X, inputs, normalizers, variances, degrees, coefs, activ
 
 def transform_kernel_layers(X, inputs, normalizers, variances, degrees, coefs, activation, n_threads=1):
     """Last filtered features of new rows, by row blocks."""
-    n = variances[0].shape[0]
+    n = variances[0].shape[0] if variances else 0
     return map_row_blocks(
         lambda rows: _kernel_replay(rows, inputs, normalizers, variances, degrees, coefs, activation, n_threads)[0],
         X, 2 * n + X.shape[1])

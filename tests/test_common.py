@@ -4,6 +4,10 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_lofi import (
+    DeepNNGPClassifier,
+    DeepNNGPRegressor,
+    KernelLoFiClassifier,
+    KernelLoFiRegressor,
     LoFiTransformer,
     NeuralLoFiClassifier,
     NeuralLoFiRegressor,
@@ -23,6 +27,10 @@ ESTIMATORS = [
     NeuralLoFiRegressor(width=64, n_components=4, head_width=128, alpha=1e-3, random_state=0),
     RandomFeatureBaselineClassifier(width=64, head_width=128, random_state=0),
     RandomFeatureBaselineRegressor(width=64, head_width=128, alpha=1e-3, random_state=0),
+    KernelLoFiClassifier(n_components=4, random_state=0),
+    KernelLoFiRegressor(n_components=4, alpha=1e-3, random_state=0),
+    DeepNNGPClassifier(),
+    DeepNNGPRegressor(alpha=1e-3),
 ]
 
 _LOO_REASON = (
@@ -35,6 +43,8 @@ _LOO_REASON = (
 EXPECTED_FAILED_CHECKS = {
     "NeuralLoFiClassifier": {"check_sample_weight_equivalence_on_dense_data": _LOO_REASON},
     "RandomFeatureBaselineClassifier": {"check_sample_weight_equivalence_on_dense_data": _LOO_REASON},
+    "KernelLoFiClassifier": {"check_sample_weight_equivalence_on_dense_data": _LOO_REASON},
+    "DeepNNGPClassifier": {"check_sample_weight_equivalence_on_dense_data": _LOO_REASON},
 }
 
 
