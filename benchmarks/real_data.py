@@ -19,7 +19,15 @@ the same width, head width, depth, degree, activation and alpha), ``ridge``
 (RidgeClassifierCV/RidgeCV, alphas logspace(-3, 3, 13)), ``mlp``
 (MLPClassifier/MLPRegressor, max_iter=300, random_state=0) and ``nystroem``
 (Nystroem(n_components=1000, random_state=0) + the same ridge; with fewer
-training rows, Nystroem uses one component per row).
+training rows, Nystroem uses one component per row). On request (not in the
+default run): ``kernel_lofi`` (KernelLoFiClassifier/Regressor, the
+infinite-width Neural LoFi with the same depth, components, degree,
+activation and alpha) and ``deep_nngp`` (DeepNNGPClassifier/Regressor, the
+infinite-width lazy baseline); their cost grows as n^3, so the kernel report
+uses the sets with at most 5000 rows::
+
+    python benchmarks/real_data.py --datasets breast_cancer,digits,spambase,segmentation,credit-g \
+        --models kernel_lofi,deep_nngp,lofi,baseline --out kernel.rst --json kernel.json
 
 Usage::
 
@@ -61,6 +69,10 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline
 
 from sklearn_lofi import (
+    DeepNNGPClassifier,
+    DeepNNGPRegressor,
+    KernelLoFiClassifier,
+    KernelLoFiRegressor,
     NeuralLoFiClassifier,
     NeuralLoFiRegressor,
     RandomFeatureBaselineClassifier,
@@ -71,9 +83,14 @@ from sklearn_lofi._data import as_model_input, load_table, make_preprocessor, su
 DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data"
 SEED = 0
 ALPHAS = np.logspace(-3, 3, 13)
-MODELS = ("lofi", "baseline", "ridge", "mlp", "nystroem")
+MODELS = ("lofi", "baseline", "ridge", "mlp", "nystroem", "kernel_lofi", "deep_nngp")
+DEFAULT_MODELS = MODELS[:5]
 #: Parameters of the Neural LoFi estimators that the lazy baseline shares.
 BASELINE_KEYS = ("n_layers", "width", "degree", "activation", "head_width", "alpha", "random_state")
+#: ... that the infinite-width estimators share (they have no widths).
+KERNEL_LOFI_KEYS = ("n_layers", "n_components", "degree", "activation", "alpha", "label_centering", "selection",
+                    "random_state")
+NNGP_KEYS = ("n_layers", "degree", "activation", "alpha")
 
 # name -> (source, target column, task, transform of y). ``source`` is a file under
 # --data-dir or a scikit-learn loader.
@@ -124,6 +141,8 @@ def build_models(names, task, categorical, lofi_params):
     clf = task == "clf"
     lofi_kwargs = {"random_state": SEED, **lofi_params}
     baseline_kwargs = {k: v for k, v in lofi_kwargs.items() if k in BASELINE_KEYS}
+    kernel_kwargs = {k: v for k, v in lofi_kwargs.items() if k in KERNEL_LOFI_KEYS}
+    nngp_kwargs = {k: v for k, v in lofi_kwargs.items() if k in NNGP_KEYS}
     ridge = lambda: (RidgeClassifierCV if clf else RidgeCV)(alphas=ALPHAS)  # noqa: E731
     make = {
         "lofi": lambda: [("model", (NeuralLoFiClassifier if clf else NeuralLoFiRegressor)(**lofi_kwargs))],
@@ -133,6 +152,8 @@ def build_models(names, task, categorical, lofi_params):
         "ridge": lambda: [("model", ridge())],
         "mlp": lambda: [("model", (MLPClassifier if clf else MLPRegressor)(max_iter=300, random_state=SEED))],
         "nystroem": lambda: [("nystroem", Nystroem(n_components=1000, random_state=SEED)), ("model", ridge())],
+        "kernel_lofi": lambda: [("model", (KernelLoFiClassifier if clf else KernelLoFiRegressor)(**kernel_kwargs))],
+        "deep_nngp": lambda: [("model", (DeepNNGPClassifier if clf else DeepNNGPRegressor)(**nngp_kwargs))],
     }
     return {name: Pipeline([("preprocess", make_preprocessor(categorical)), *make[name]()]) for name in names}
 
@@ -197,7 +218,8 @@ def parse_args(argv):
         default=",".join(DEFAULT_DATASETS),
         help=f"comma list (default: the 12 report sets). Known: {', '.join(DATASETS)}",
     )
-    parser.add_argument("--models", default=",".join(MODELS), help=f"comma list among {','.join(MODELS)}")
+    parser.add_argument("--models", default=",".join(DEFAULT_MODELS),
+                        help=f"comma list among {','.join(MODELS)} (default: {','.join(DEFAULT_MODELS)})")
     parser.add_argument(
         "--lofi-params",
         default="{}",
@@ -294,7 +316,8 @@ def main(argv=None):
         "Cells: accuracy (clf) or R^2 (reg), mean ± std over folds, and the median fit time of one fold in "
         "seconds; the best mean of each row in bold.",
         f"Neural LoFi parameters: {lofi_params} (other parameters at their defaults); the baseline shares "
-        f"{', '.join(BASELINE_KEYS)}.",
+        f"{', '.join(BASELINE_KEYS)}; kernel Neural LoFi {', '.join(KERNEL_LOFI_KEYS)}; the deep NNGP "
+        f"{', '.join(NNGP_KEYS)} (both with the infinite-width head, head=True).",
         f"Subsampled to at most {args.max_rows} rows (random, seed 0): "
         + (", ".join(subsampled) if subsampled else "none") + ".",
         f"sklearn_lofi {sklearn_lofi.__version__}, scikit-learn {sklearn.__version__}, numpy {np.__version__}, "

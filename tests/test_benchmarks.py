@@ -13,9 +13,11 @@ RESULTS = os.path.join(BENCHMARKS, "results")
 
 SMALL_VERSIONS = {
     "alternatives.py": ["--quick"],
+    "convergence.py": ["--quick"],
     "defaults_table.py": [f"K=32={os.path.join(RESULTS, 'l1k32.json')}", f"K=64={os.path.join(RESULTS, 'l1k64.json')}"],
     "eigensolvers.py": ["--quick"],
     "floor.py": ["--quick"],
+    "kernel_cost.py": ["--quick"],
     "kernels.py": ["--quick"],
     "memory.py": ["--quick"],
     "planted.py": ["--d", "10", "--ratios", "5,10", "--seeds", "1", "--width", "128"],
