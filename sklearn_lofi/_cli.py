@@ -27,6 +27,10 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from . import (
+    DeepNNGPClassifier,
+    DeepNNGPRegressor,
+    KernelLoFiClassifier,
+    KernelLoFiRegressor,
     NeuralLoFiClassifier,
     NeuralLoFiRegressor,
     RandomFeatureBaselineClassifier,
@@ -36,7 +40,9 @@ from ._data import as_model_input, load_table, make_preprocessor, subsample
 
 __all__ = ["main"]
 
-MODEL_NAMES = ("lofi", "baseline", "ridge", "mlp")
+MODEL_NAMES = ("lofi", "baseline", "ridge", "mlp", "kernel_lofi", "deep_nngp")
+#: The infinite-width models cost O(n^3): on request only.
+DEFAULT_MODELS = MODEL_NAMES[:4]
 RIDGE_ALPHAS = np.logspace(-3, 3, 13)
 #: Auto task: an integer-coded target with at most this many values is a class label.
 MAX_AUTO_CLASSES = 20
@@ -159,9 +165,10 @@ def build_parser():
     run.add_argument(
         "--models",
         type=_model_list,
-        default=list(MODEL_NAMES),
+        default=list(DEFAULT_MODELS),
         metavar="LIST",
-        help=f"comma-separated models among {','.join(MODEL_NAMES)} (default: all)",
+        help=f"comma-separated models among {','.join(MODEL_NAMES)} (default: {','.join(DEFAULT_MODELS)}; "
+        "kernel_lofi and deep_nngp are the infinite-width forms, whose cost grows as n^3)",
     )
     run.add_argument("--folds", type=_folds, default=5, metavar="K", help="cross-validation folds (default 5)")
     run.add_argument(
@@ -309,6 +316,8 @@ def _build_models(names, task, args, preprocessor):
     classification = task == "classification"
     lofi = _lofi_params(args)
     baseline = {key: value for key, value in lofi.items() if key != "n_components"}
+    kernel = {key: value for key, value in lofi.items() if key not in ("width", "head_width")}
+    nngp = {key: value for key, value in kernel.items() if key != "n_components"}
     seed = args.seed
     estimators = {
         "lofi": lambda: (NeuralLoFiClassifier if classification else NeuralLoFiRegressor)(random_state=seed, **lofi),
@@ -317,6 +326,10 @@ def _build_models(names, task, args, preprocessor):
         ),
         "ridge": lambda: (RidgeClassifierCV if classification else RidgeCV)(alphas=RIDGE_ALPHAS),
         "mlp": lambda: (MLPClassifier if classification else MLPRegressor)(max_iter=300, random_state=seed),
+        "kernel_lofi": lambda: (KernelLoFiClassifier if classification else KernelLoFiRegressor)(
+            random_state=seed, **kernel
+        ),
+        "deep_nngp": lambda: (DeepNNGPClassifier if classification else DeepNNGPRegressor)(**nngp),
     }
     return {name: Pipeline([("preprocess", clone(preprocessor)), ("model", estimators[name]())]) for name in names}
 
@@ -335,6 +348,13 @@ def _describe(pipeline):
             f"{kind}(n_layers={params['n_layers']}, width={params['width']}, "
             f"degree={params['degree']}, head_width={params['head_width']})"
         )
+    if kind.startswith("KernelLoFi"):
+        return (
+            f"{kind}(n_layers={params['n_layers']}, n_components={params['n_components']}, "
+            f"degree={params['degree']}, head={params['head']})"
+        )
+    if kind.startswith("DeepNNGP"):
+        return f"{kind}(n_layers={params['n_layers']}, degree={params['degree']}, head={params['head']})"
     if kind.startswith("Ridge"):
         return f"{kind}(alphas=logspace(-3, 3, 13))"
     return f"{kind}(max_iter={params['max_iter']})"

@@ -17,7 +17,8 @@ from sklearn_lofi._data import as_model_input, load_table, make_preprocessor
 
 # Small models so that every run takes a few seconds at most.
 SMALL = ["--width", "32", "--head-width", "64", "--n-components", "4", "--folds", "2"]
-MODELS = ("lofi", "baseline", "ridge", "mlp")
+MODELS = ("lofi", "baseline", "ridge", "mlp")  # the default run
+ALL_MODELS = MODELS + ("kernel_lofi", "deep_nngp")
 
 
 def write_csv(path, header, rows, delimiter=","):
@@ -56,7 +57,7 @@ def run(capsys, *argv):
 
 def table_rows(out):
     """First cell of every line of the results table, by model name."""
-    return {line.split()[0]: line for line in out.splitlines() if line.split() and line.split()[0] in MODELS}
+    return {line.split()[0]: line for line in out.splitlines() if line.split() and line.split()[0] in ALL_MODELS}
 
 
 def assert_one_line_error(code, err, *needles):
@@ -84,6 +85,16 @@ def test_default_digits_run_prints_table_of_four_models(capsys):
         assert 0.5 < score <= 1.0  # digits: far above chance (0.1) even with tiny models
     # progress: one line per model and fold on stderr
     assert "[lofi] fold 1/2 accuracy" in err and "[mlp] fold 2/2 accuracy" in err
+
+
+def test_infinite_width_models_on_request(capsys):
+    code, out, err = run(capsys, *SMALL, "--max-rows", "300", "--models", "kernel_lofi,deep_nngp,ridge", "--quiet")
+    assert code == 0, err
+    rows = table_rows(out)
+    assert set(rows) == {"kernel_lofi", "deep_nngp", "ridge"}
+    assert "KernelLoFiClassifier(n_layers=" in rows["kernel_lofi"] and "head=True" in rows["deep_nngp"]
+    for line in rows.values():
+        assert 0.5 < float(line.split()[1]) <= 1.0  # digits, chance 0.1; kernel_lofi keeps only 4 directions
 
 
 def test_quiet_prints_no_progress(capsys):
