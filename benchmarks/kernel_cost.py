@@ -11,9 +11,12 @@ one run.
 Part 2 times ``KernelLoFiClassifier`` (defaults: one filtered layer of 64
 components, the NNGP head, kernel ridge with leave-one-out alpha) and
 ``DeepNNGPClassifier`` against n on a synthetic task (64 Gaussian inputs,
-label ``sign(x0 x1)``), fits the log-log slope and prints the memory the
-estimators budget for (``_base.kernel_fit_bytes``), extrapolating both to
-larger n.
+label ``sign(x0 x1)``), each fit in a fresh process so that its peak memory
+(growth of ``ru_maxrss``) is its own, against the memory the estimators
+budget for (``_base.kernel_fit_bytes``) and against the time of its
+unavoidable eigendecompositions (part 1's float64 ``evd`` time, twice for
+kernel Neural LoFi, once for the deep NNGP). It fits the log-log slope
+between the two largest n and extrapolates as n^3.
 
 Run alone on an idle machine (about 10 minutes on 2 cores)::
 
@@ -26,8 +29,9 @@ Small version::
 
 import argparse
 import json
+import os
 import platform
-import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -80,25 +84,46 @@ def drivers(sizes, repeats):
     return rows
 
 
-def task(n, seed=0):
-    rng = np.random.RandomState(seed)
-    X = rng.standard_normal((n, 64))
-    return X, (X[:, 0] * X[:, 1] > 0).astype(int)
+_FIT = """
+import json, resource, time
+import numpy as np
+from sklearn_lofi import {name}
+rng = np.random.RandomState(0)
+X = rng.standard_normal(({n}, 64))
+y = (X[:, 0] * X[:, 1] > 0).astype(int)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+{name}().fit(X, y)
+seconds = time.perf_counter() - start
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({{"seconds": seconds, "peak_gib": after / 2**20, "growth_gib": (after - before) / 2**20}}))
+"""
 
 
-def fits(sizes):
+def fit_in_fresh_process(name, n):
+    """Fit time and peak memory of one fit, in a process of its own (ru_maxrss is per process)."""
+    out = subprocess.run([sys.executable, "-c", _FIT.format(name=name, n=n)], capture_output=True, text=True,
+                         check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def fits(sizes, eigh_seconds):
     rows = []
     for n in sizes:
-        X, y = task(n)
-        row = {"n": n}
-        for name, model in (("kernel_lofi", KernelLoFiClassifier()), ("deep_nngp", DeepNNGPClassifier())):
-            start = time.perf_counter()
-            model.fit(X, y)
-            row[name] = time.perf_counter() - start
-        row["budget_gib"] = kernel_fit_bytes(n, 1, 8, True) / 2**30
+        row = {"n": n, "budget_gib": kernel_fit_bytes(n, 8, 2 * n * n * 8) / 2**30}
+        for key, name, n_eigh in (("kernel_lofi", "KernelLoFiClassifier", 2), ("deep_nngp", "DeepNNGPClassifier", 1)):
+            measured = fit_in_fresh_process(name, n)
+            row[key] = measured["seconds"]
+            row[key + "_growth_gib"] = measured["growth_gib"]
+            if n in eigh_seconds:
+                # the unavoidable part: one full eigendecomposition per filtered layer and one for the readout
+                row[key + "_over_eigh_floor"] = measured["seconds"] / (n_eigh * eigh_seconds[n])
         rows.append(row)
-        print(f"fit n={n}: kernel LoFi {row['kernel_lofi']:.1f} s, deep NNGP {row['deep_nngp']:.1f} s, "
-              f"memory budget {row['budget_gib']:.2f} GiB", file=sys.stderr)
+        floors = "".join(f", {k} / eigh floor {row[k + '_over_eigh_floor']:.2f}" for k in ("kernel_lofi", "deep_nngp")
+                         if k + "_over_eigh_floor" in row)
+        print(f"fit n={n}: kernel LoFi {row['kernel_lofi']:.1f} s (+{row['kernel_lofi_growth_gib']:.2f} GiB), "
+              f"deep NNGP {row['deep_nngp']:.1f} s (+{row['deep_nngp_growth_gib']:.2f} GiB), budget "
+              f"{row['budget_gib']:.2f} GiB{floors}", file=sys.stderr)
     return rows
 
 
@@ -110,7 +135,9 @@ def main(argv=None):
     eig_sizes, fit_sizes, repeats = ([1000, 2000, 4000], [500, 1000, 2000, 4000], 2)
     if args.quick:
         eig_sizes, fit_sizes, repeats = [250, 500], [250, 500], 1
-    result = {"eigh": drivers(eig_sizes, repeats), "fit": fits(fit_sizes)}
+    eigh = drivers(eig_sizes, repeats)
+    eigh_seconds = {r["n"]: r["evd"] for r in eigh if r["dtype"] == "float64"}
+    result = {"eigh": eigh, "fit": fits(fit_sizes, eigh_seconds)}
     sizes = np.array([r["n"] for r in result["fit"]], float)
     slopes, extrapolated = {}, {}
     for name in ("kernel_lofi", "deep_nngp"):
@@ -120,9 +147,8 @@ def main(argv=None):
         extrapolated[name] = {str(n): float(seconds[-1] * (n / sizes[-1]) ** 3) for n in (8000, 16000, 32000)}
     result["slopes_between_largest"] = slopes
     result["extrapolated_seconds_n3"] = extrapolated
-    result["budget_gib"] = {str(n): kernel_fit_bytes(n, 1, 8, True) / 2**30 for n in (8000, 16000, 32000)}
-    result["machine"] = {"python": platform.python_version(), "cpus": __import__("os").cpu_count(),
-                         "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}
+    result["budget_gib"] = {str(n): kernel_fit_bytes(n, 8) / 2**30 for n in (8000, 16000, 32000)}
+    result["machine"] = {"python": platform.python_version(), "cpus": os.cpu_count()}
     print(json.dumps({"slopes": slopes, "extrapolated": extrapolated, "budget_gib": result["budget_gib"]}, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1) + "\n")

@@ -200,7 +200,14 @@ def _kernel_normalizer(diagonal, sample_weight):
 
 def whitened_filter(G, labels, groups, sample_weight, n_components, *, selection, eig_solver, random_state,
                     n_threads=1):
-    """Filter of one kernel layer: ``S = G^{1/2}`` stands in for the lift.
+    """Filter of one kernel layer: a square root of ``G`` stands in for the lift.
+
+    With ``G = U diag(mu) U^T`` (``mu`` raised to the whitening floor), the
+    factor ``F = U diag(sqrt(mu))`` has ``F F^T = G``, so it is as good a
+    lift as the symmetric ``G^{1/2} = F U^T`` and costs no n x n product: its
+    operator ``F^T diag(r) F = U^T (G^{1/2} diag(r) G^{1/2}) U`` has the same
+    eigenvalues and the eigenvectors ``B' = U^T B``, and ``F B' = G^{1/2} B``.
+    ``G`` is overwritten.
 
     Returns
     -------
@@ -209,24 +216,23 @@ def whitened_filter(G, labels, groups, sample_weight, n_components, *, selection
     features : ndarray of shape (n, k)
         ``G^{1/2} B``, the training rows' new features.
     coefs : ndarray of shape (n, k)
-        ``G^{-1/2} B``: a new row's features are ``kernel(x, X_train) @ coefs``.
+        ``G^{-1/2} B = U diag(1 / sqrt(mu)) B'``: a new row's features are
+        ``kernel(x, X_train) @ coefs``.
     solver : str
     """
     n = G.shape[0]
-    with serial_blas():
-        mu, U = linalg.eigh(G, driver="evd", check_finite=False)
     floor = max(WHITENING_FLOOR, 10.0 * n * np.finfo(G.dtype).eps) * max(float(np.trace(G)) / n, 0.0)
-    root = np.sqrt(np.maximum(mu, max(floor, np.finfo(G.dtype).tiny)))
-    S = (U * root) @ U.T
-    S += S.T
-    S *= 0.5
+    with serial_blas():
+        mu, F = linalg.eigh(G, driver="evd", check_finite=False, overwrite_a=True)
+    root = np.sqrt(np.maximum(mu, max(floor, np.finfo(G.dtype).tiny))).astype(F.dtype)
+    F *= root  # columns: U diag(sqrt(mu))
     # centred rows plus offset, as the finite lift hands them to the operator
-    rows = ArrayRows(S)
-    rows.offset = _column_mean(S)
-    S -= rows.offset
-    values, B, features, solver = _filter(rows, labels, groups, sample_weight, n_components, selection,
-                                          eig_solver, random_state, n_threads)
-    coefs = U @ ((U.T @ B) / root[:, None].astype(B.dtype))
+    rows = ArrayRows(F)
+    rows.offset = _column_mean(F)
+    F -= rows.offset
+    values, rotated, features, solver = _filter(rows, labels, groups, sample_weight, n_components, selection,
+                                                eig_solver, random_state, n_threads)
+    coefs = rows.project(rotated / (root * root)[:, None])  # U diag(1/sqrt(mu)) B' = F diag(1/mu) B'
     return values, features, coefs, solver
 
 
@@ -272,6 +278,7 @@ def fit_kernel_layers(X, labels, sample_weight, *, n_components, activation, deg
         Q *= Q.dtype.type(1.0 / c2)
         variances = diagonal * diagonal.dtype.type(1.0 / c2)
         G = nngp_kernel_(Q, variances, variances, activation, layer_degree, n_threads, symmetric=True)
+        del Q
         values = coefs = solver = None
         if wanted is None:
             features, kernel = None, G
