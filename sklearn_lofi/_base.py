@@ -64,13 +64,14 @@ FILTER_CONSTRAINTS = {
     "selection": [StrOptions({"abs", "positive", "negative"})],
     "eig_solver": [StrOptions({"auto", "dense", "arpack", "randomized"})],
 }
-KERNEL_READOUT_CONSTRAINTS = {
-    "head": ["boolean"],
-    "alpha": [None, Interval(Real, 0, None, closed="left"), "array-like"],
-}
+_ALPHA_CONSTRAINT = [None, Interval(Real, 0, None, closed="left"), "array-like"]
 READOUT_CONSTRAINTS = {
     "head_width": [Interval(Integral, 0, None, closed="left")],
-    "alpha": [None, Interval(Real, 0, None, closed="left"), "array-like"],
+    "alpha": _ALPHA_CONSTRAINT,
+}
+KERNEL_READOUT_CONSTRAINTS = {
+    "head": ["boolean"],
+    "alpha": _ALPHA_CONSTRAINT,
 }
 
 

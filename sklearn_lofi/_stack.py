@@ -341,10 +341,3 @@ def predict_kernel_rows(X, inputs, normalizers, variances, degrees, coefs, activ
     # one cross-kernel column (n numbers) and its copy per row
     return map_row_blocks(scores, X, 2 * n + X.shape[1])
 
-
-def transform_kernel_layers(X, inputs, normalizers, variances, degrees, coefs, activation, n_threads=1):
-    """Last filtered features of new rows, by row blocks."""
-    n = variances[0].shape[0] if variances else 0
-    return map_row_blocks(
-        lambda rows: _kernel_replay(rows, inputs, normalizers, variances, degrees, coefs, activation, n_threads)[0],
-        X, 2 * n + X.shape[1])

@@ -239,6 +239,16 @@ def test_too_large_n_fails_at_once_and_leaves_the_estimator_as_it_was(cancer, Es
     np.testing.assert_array_equal(before, after)
 
 
+@pytest.mark.parametrize("eig_solver", ["dense", "arpack", "randomized"])
+def test_results_do_not_depend_on_the_thread_count(cancer, eig_solver):
+    X, y = cancer
+    fits = [KernelLoFiClassifier(n_layers=2, n_components=8, eig_solver=eig_solver, random_state=0, n_jobs=n_jobs)
+            .fit(X[:250], y[:250]) for n_jobs in (1, 2)]
+    np.testing.assert_array_equal(fits[0].decision_function(X[250:]), fits[1].decision_function(X[250:]))
+    tanh = [DeepNNGPRegressor(activation="tanh", n_jobs=n_jobs).fit(X[:250], y[:250]) for n_jobs in (1, 2)]
+    np.testing.assert_array_equal(tanh[0].predict(X[250:]), tanh[1].predict(X[250:]))
+
+
 @pytest.mark.parametrize("Est, params", [
     (KernelLoFiClassifier, dict(n_layers=2, n_components=6)),
     (KernelLoFiRegressor, dict(head=False, degree=2)),
