@@ -26,6 +26,8 @@ normalised inner products (``_nngp``): :func:`fit_kernel_layers` and
 readout (kernel ridge, ``_ridge.fit_kernel_ridge_loo``).
 """
 
+import math
+
 import numpy as np
 from scipy import linalg
 from sklearn import get_config
@@ -194,9 +196,14 @@ def predict_rows(X, weights, normalizers, components, activation, degree, head, 
 WHITENING_FLOOR = 1e-6
 
 
-def _kernel_normalizer(diagonal, sample_weight):
+def _squared_norms(features):
+    # summed in float64, cast element by element (no float64 copy of the features)
+    return np.einsum("ij,ij->i", features, features, dtype=np.float64)
+
+
+def _kernel_normalizer(squared_norms, sample_weight):
     """Weighted mean of the squared norms (the finite ``rms_normalizer`` squared)."""
-    c2 = float(sample_weight @ diagonal.astype(np.float64)) / float(sample_weight.sum())
+    c2 = float(sample_weight @ squared_norms) / float(sample_weight.sum())
     if not np.isfinite(c2) or c2 <= np.finfo(np.float64).tiny:
         return 1.0
     return c2
@@ -274,13 +281,20 @@ def fit_kernel_layers(X, labels, sample_weight, *, n_components, activation, deg
     features, kernel = X, None
     for layer, (wanted, layer_degree) in enumerate(plan):
         if features is not None:
-            inputs, Q = features, features @ features.T
+            inputs = features
+            squared = _squared_norms(features)
+            c2 = _kernel_normalizer(squared, sample_weight)
+            # scaled before the product: the inner products of large float32
+            # inputs overflow long before the inputs do
+            scaled = features * features.dtype.type(1.0 / math.sqrt(c2))
+            Q = scaled @ scaled.T
+            del scaled
         else:
             inputs, Q = None, kernel
-        diagonal = np.diag(Q).copy()
-        c2 = _kernel_normalizer(diagonal, sample_weight)
-        Q *= Q.dtype.type(1.0 / c2)
-        variances = diagonal * diagonal.dtype.type(1.0 / c2)
+            squared = np.diag(Q).astype(np.float64)
+            c2 = _kernel_normalizer(squared, sample_weight)
+            Q *= Q.dtype.type(1.0 / c2)
+        variances = (squared / c2).astype(Q.dtype)
         G = nngp_kernel_(Q, variances, variances, activation, layer_degree, n_threads, symmetric=True)
         del Q
         values = coefs = solver = None
@@ -310,11 +324,12 @@ def _kernel_replay(X, inputs, normalizers, variances, degrees, coefs, activation
     features, cross, diagonal = X, None, None
     for train, c, train_variances, layer_degree, A in zip(inputs, normalizers, variances, degrees, coefs):
         if features is not None:
-            cross = train @ features.T
-            diagonal = np.einsum("ij,ij->i", features, features)
-        scale = cross.dtype.type(1.0 / (c * c))
-        cross *= scale
-        diagonal = diagonal * scale
+            inverse = features.dtype.type(1.0 / c)
+            cross = (train * inverse) @ (features * inverse).T  # scaled first, as in the fit
+            diagonal = (_squared_norms(features) / (c * c)).astype(features.dtype)
+        else:
+            cross *= cross.dtype.type(1.0 / (c * c))
+            diagonal = diagonal * diagonal.dtype.type(1.0 / (c * c))
         cross = nngp_kernel_(np.ascontiguousarray(cross), train_variances, diagonal, activation, layer_degree,
                              n_threads)
         if A is None:

@@ -206,6 +206,20 @@ def test_float32_stays_float32_and_agrees_with_float64(cancer, Est):
     assert np.mean(np.sign(scores32) == np.sign(scores64)) > 0.99
 
 
+@pytest.mark.parametrize("Est", [KernelLoFiClassifier, DeepNNGPClassifier])
+def test_invariant_to_the_scale_of_the_input_and_no_float32_overflow(cancer, Est):
+    # the RMS normalisation makes every layer scale-free; the products are
+    # formed after it, so 1e18-sized float32 inputs do not overflow
+    X, y = cancer
+    reference = Est().fit(X[:250], y[:250]).decision_function(X[250:])
+    scaled = Est().fit(X[:250] * 1e6, y[:250]).decision_function(X[250:] * 1e6)
+    np.testing.assert_allclose(scaled, reference, rtol=1e-7, atol=1e-9 * np.abs(reference).max())
+    huge = Est().fit((X[:250] * 1e18).astype(np.float32), y[:250]).decision_function(
+        (X[250:] * 1e18).astype(np.float32))
+    assert np.all(np.isfinite(huge))
+    assert np.mean(np.sign(huge) == np.sign(reference)) > 0.99
+
+
 def test_multiclass_and_multi_output(cancer):
     X, y = load_digits(return_X_y=True)
     clf = KernelLoFiClassifier(n_components=32).fit(X[:600], y[:600])
