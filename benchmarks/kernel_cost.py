@@ -159,6 +159,9 @@ def main(argv=None):
     result["extrapolated_seconds_n3"] = extrapolated
     result["budget_gib"] = {str(n): kernel_fit_bytes(n, 8) / 2**30 for n in (8000, 16000, 32000)}
     result["machine"] = {"python": platform.python_version(), "cpus": os.cpu_count()}
+    if args.quick:
+        print("quick run: fixed costs dominate at these n; the slopes and n^3 extrapolations mean nothing",
+              file=sys.stderr)
     print(json.dumps({"slopes": slopes, "extrapolated": extrapolated, "budget_gib": result["budget_gib"]}, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1) + "\n")

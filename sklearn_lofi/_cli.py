@@ -41,8 +41,10 @@ from ._data import as_model_input, load_table, make_preprocessor, subsample
 __all__ = ["main"]
 
 MODEL_NAMES = ("lofi", "baseline", "ridge", "mlp", "kernel_lofi", "deep_nngp")
-#: The infinite-width models cost O(n^3): on request only.
+#: The infinite-width models cost O(n^3): on request only; one that does not fit in
+#: memory is skipped (with a note) rather than ending the run.
 DEFAULT_MODELS = MODEL_NAMES[:4]
+KERNEL_MODELS = MODEL_NAMES[4:]
 RIDGE_ALPHAS = np.logspace(-3, 3, 13)
 #: Auto task: an integer-coded target with at most this many values is a class label.
 MAX_AUTO_CLASSES = 20
@@ -389,8 +391,14 @@ def _run_folds(models, dataset, splits, n_jobs, progress):
     """Scores and fit times per model, in fold order; progress as folds finish."""
     tasks = [(name, i) for name in models for i in range(len(splits))]
     results = {name: [None] * len(splits) for name in models}
-    warned = {}
+    warned, skipped = {}, {}
     metric = "accuracy" if dataset.task == "classification" else "r2"
+
+    def skip(name, exc):
+        # an infinite-width model that does not fit in memory: the others still run
+        if name not in skipped:
+            skipped[name] = str(exc).strip().splitlines()[0]
+            progress(f"[{name}] skipped: MemoryError: {skipped[name]} (--max-rows limits the rows)")
 
     def record(name, i, out):
         _, score, fit_time, messages = out
@@ -403,13 +411,20 @@ def _run_folds(models, dataset, splits, n_jobs, progress):
 
     if n_jobs is None or n_jobs == 1:
         for name, i in tasks:
+            if name in skipped:
+                continue
             train, test = splits[i]
             try:
                 out = _fit_fold(name, models[name], dataset.X, dataset.y, train, test, dataset.task)
+            except MemoryError as exc:
+                if name not in KERNEL_MODELS:
+                    raise _FoldError(name, i, len(splits), exc) from exc
+                skip(name, exc)
+                continue
             except Exception as exc:
                 raise _FoldError(name, i, len(splits), exc) from exc
             record(name, i, out)
-        return results
+        return results, skipped
 
     from joblib import Parallel, delayed
 
@@ -417,6 +432,10 @@ def _run_folds(models, dataset, splits, n_jobs, progress):
         train, test = splits[i]
         try:
             return i, _fit_fold(name, models[name], dataset.X, dataset.y, train, test, dataset.task)
+        except MemoryError as exc:
+            if name not in KERNEL_MODELS:
+                raise _FoldError(name, i, len(splits), exc) from exc
+            return i, (name, exc)
         except Exception as exc:
             raise _FoldError(name, i, len(splits), exc) from exc
 
@@ -425,8 +444,11 @@ def _run_folds(models, dataset, splits, n_jobs, progress):
     except ValueError:
         parallel = Parallel(n_jobs=n_jobs, return_as="generator")
     for i, out in parallel(delayed(job)(name, i) for name, i in tasks):
-        record(out[0], i, out)
-    return results
+        if isinstance(out[1], MemoryError):
+            skip(*out)
+        else:
+            record(out[0], i, out)
+    return results, skipped
 
 
 class _FoldError(Exception):
@@ -461,10 +483,13 @@ def _make_splits(dataset, classes, counts, folds, seed, notes):
 # --------------------------------------------------------------------------- report
 
 
-def _format_table(models, results, task):
+def _format_table(models, results, task, skipped):
     metric = "accuracy" if task == "classification" else "R^2"
     rows = []
     for name, pipeline in models.items():
+        if name in skipped:
+            rows.append((name, "skipped: MemoryError", "-", _describe(pipeline)))
+            continue
         scores = np.array([s for s, _ in results[name]])
         times = np.array([t for _, t in results[name]])
         rows.append((name, f"{scores.mean():.3f} ± {scores.std():.3f}", f"{times.mean():.2f}", _describe(pipeline)))
@@ -521,10 +546,12 @@ def _run(args, out, err):
         print(f"note: {note}", file=out, flush=True)
 
     start = time.perf_counter()
-    results = _run_folds(models, dataset, splits, args.n_jobs, progress)
+    results, skipped = _run_folds(models, dataset, splits, args.n_jobs, progress)
     elapsed = time.perf_counter() - start
     print("", file=out)
-    print(_format_table(models, results, dataset.task), file=out)
+    print(_format_table(models, results, dataset.task, skipped), file=out)
+    for name, message in skipped.items():
+        print(f"note: {name} skipped: {message} (--max-rows N limits the rows)", file=out)
     print(f"\ncross-validation wall time: {elapsed:.1f} s", file=out, flush=True)
 
     if args.save is not None:

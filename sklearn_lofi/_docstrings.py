@@ -34,6 +34,19 @@ _PARAMETERS = {
         readout on its kernel. ``False`` fits the readout on the last
         representation directly: ridge on the last filtered features, or
         kernel ridge on the last NNGP kernel.""",
+    "kernel_n_components": """n_components : int or sequence of int, default={n_components}
+        Number ``K`` of directions each filtered layer keeps (one value, or
+        one per layer). When the whitened operator has lower numerical rank
+        (at most ``n_samples``) fewer are kept, with a warning; the kept
+        counts are in ``n_components_``.""",
+    "kernel_random_state": """random_state : int, RandomState instance or None, default=None
+        Seeds the eigensolver of the filtered layers: ARPACK's start vector
+        and the randomized solver's random block (``eig_solver="auto"``
+        picks the randomized solver for large ``n_samples``; ``verbose=1``
+        shows which ran). There are no random lifts. With ``None`` two fits
+        can differ by the randomized solver's approximation error (measured
+        up to 4e-3 in ``predict_proba`` at n = 3000); pass an int for
+        reproducible results.""",
     "kernel_eig_solver": """eig_solver : {{"auto", "dense", "arpack", "randomized"}}, default="auto"
         Eigensolver of each filtered layer's ``n_samples x n_samples``
         whitened operator (the same solvers and ``"auto"`` rule as the finite

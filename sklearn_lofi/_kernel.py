@@ -27,8 +27,8 @@ _KERNEL_LOFI_CONSTRAINTS = {**_STACK, **FILTER_CONSTRAINTS, **KERNEL_READOUT_CON
                             "random_state": STACK_CONSTRAINTS["random_state"]}
 _NNGP_CONSTRAINTS = {**_STACK, **KERNEL_READOUT_CONSTRAINTS}
 
-_KERNEL_LOFI_NAMES = ["n_layers", "n_components", "degree", "activation", "head", "alpha", "label_centering",
-                      "selection", "kernel_eig_solver", "random_state", "n_jobs", "verbose"]
+_KERNEL_LOFI_NAMES = ["n_layers", "kernel_n_components", "degree", "activation", "head", "alpha",
+                      "label_centering", "selection", "kernel_eig_solver", "kernel_random_state", "n_jobs", "verbose"]
 _NNGP_NAMES = ["n_layers", "degree", "activation", "head", "alpha", "n_jobs", "verbose"]
 _DEFAULTS = dict(n_layers=N_LAYERS, n_components=N_COMPONENTS, label_centering=LABEL_CENTERING)
 
@@ -92,8 +92,10 @@ _KERNEL_LOFI_TEXT = """
 
     Memory grows as ``n_samples**2`` and time as ``n_samples**3``; a fit that
     would not fit in the available memory fails at once with a
-    ``MemoryError`` naming the need. Read more in the
-    :ref:`User Guide <kernel_form>`."""
+    ``MemoryError`` naming the need. The kernels are computed in float64
+    whatever the input dtype (float32 rounding loses the kernel of rows far
+    from the origin); predictions come back in the input's dtype. Read more
+    in the :ref:`User Guide <kernel_form>`."""
 
 _NNGP_TEXT = """
     Every layer maps the kernel of the previous one through the NNGP map of
@@ -104,7 +106,8 @@ _NNGP_TEXT = """
     the same ``n_layers``, ``degree`` and ``activation`` (``head=True``
     standing for its random-feature head), and the paper's lazy
     infinite-width comparator. Memory grows as ``n_samples**2`` and time as
-    ``n_samples**3``. Read more in the :ref:`User Guide <kernel_form>`."""
+    ``n_samples**3``; computed in float64 whatever the input dtype. Read
+    more in the :ref:`User Guide <kernel_form>`."""
 
 
 def _init(self, values):

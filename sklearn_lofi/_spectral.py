@@ -432,7 +432,7 @@ def warn_reduced(layer_reports):
     )
     warnings.warn(
         f"Fewer directions than n_components were kept ({text}). The label-weighted "
-        "operator has lower numerical rank (at most n_samples and the layer width), or too "
+        "operator has lower numerical rank (at most n_samples, and the width of a finite layer), or too "
         "few eigenvalues of the selected sign; the kept counts are in n_components_.",
         UserWarning,
         stacklevel=6,  # user code, through fit and scikit-learn's _fit_context wrapper

@@ -27,6 +27,7 @@ readout (kernel ridge, ``_ridge.fit_kernel_ridge_loo``).
 """
 
 import math
+import warnings
 
 import numpy as np
 from scipy import linalg
@@ -189,10 +190,8 @@ def predict_rows(X, weights, normalizers, components, activation, degree, head, 
 # the amplification of near-null directions in new rows' features. The research
 # code clips at an absolute 1e-6 on kernels of unit-order diagonal; relative to
 # the mean diagonal it is the same there and independent of the kernel's scale.
-# float32 kernels get at least n * eps (their eigenvalues' rounding is about
-# eps * |G|, up to n * eps * mean diagonal): on standardised digits (n = 1400,
-# two layers) float32 decision values then differ from float64 ones by 1.6e-4
-# relative, against 3.5e-4 with the float64 floor and 4.7e-4 with 10 n eps.
+# The estimators run the kernel layers in float64 (``_base.BaseKernelPredictor``);
+# a float32 G would get at least n * eps, the rounding of its eigenvalues.
 WHITENING_FLOOR = 1e-6
 
 
@@ -202,11 +201,34 @@ def _squared_norms(features):
 
 
 def _kernel_normalizer(squared_norms, sample_weight):
-    """Weighted mean of the squared norms (the finite ``rms_normalizer`` squared)."""
-    c2 = float(sample_weight @ squared_norms) / float(sample_weight.sum())
-    if not np.isfinite(c2) or c2 <= np.finfo(np.float64).tiny:
+    """Weighted root-mean-square norm, by the rule of the finite ``rms_normalizer``.
+
+    The threshold is on the norm, not its square: rows of norm 1e-160 have
+    squared norms below the smallest normal float but a well-defined scale.
+    """
+    c = math.sqrt(float(sample_weight @ squared_norms) / float(sample_weight.sum()))
+    if not np.isfinite(c) or c <= np.finfo(np.float64).tiny:
         return 1.0
-    return c2
+    return c
+
+
+# Below this relative spread of the input rows (mean squared distance to their
+# weighted mean over their mean squared norm), the rows are so nearly parallel
+# that the differences between their kernel entries, about that small relative
+# to the entries themselves, are lost in float64 rounding.
+_RESOLVABLE_SPREAD = 1e-12
+
+
+def _warn_if_unresolvable(X, sample_weight, c):
+    mean = sample_weight @ X / sample_weight.sum()
+    spread = float(sample_weight @ _squared_norms(X - mean)) / float(sample_weight.sum()) / (c * c)
+    if spread < _RESOLVABLE_SPREAD:
+        warnings.warn(
+            f"The rows of X are nearly parallel (their spread is {math.sqrt(spread):.1e} of their norm): "
+            "the kernel estimators cannot resolve their differences in floating point. Centre or "
+            "standardise X (e.g. StandardScaler), or use the finite-width estimators, which can.",
+            UserWarning, stacklevel=6,
+        )
 
 
 def whitened_filter(G, labels, groups, sample_weight, n_components, *, selection, eig_solver, random_state,
@@ -282,19 +304,20 @@ def fit_kernel_layers(X, labels, sample_weight, *, n_components, activation, deg
     for layer, (wanted, layer_degree) in enumerate(plan):
         if features is not None:
             inputs = features
-            squared = _squared_norms(features)
-            c2 = _kernel_normalizer(squared, sample_weight)
-            # scaled before the product: the inner products of large float32
-            # inputs overflow long before the inputs do
-            scaled = features * features.dtype.type(1.0 / math.sqrt(c2))
+            c = _kernel_normalizer(_squared_norms(features), sample_weight)
+            if layer == 0:
+                _warn_if_unresolvable(features, sample_weight, c)
+            # scaled before the product: the inner products of large inputs
+            # overflow (and those of tiny ones underflow) long before the inputs do
+            scaled = features * features.dtype.type(1.0 / c)
             Q = scaled @ scaled.T
+            variances = _squared_norms(scaled).astype(Q.dtype)
             del scaled
         else:
             inputs, Q = None, kernel
-            squared = np.diag(Q).astype(np.float64)
-            c2 = _kernel_normalizer(squared, sample_weight)
-            Q *= Q.dtype.type(1.0 / c2)
-        variances = (squared / c2).astype(Q.dtype)
+            c = _kernel_normalizer(np.diag(Q).astype(np.float64), sample_weight)
+            Q *= Q.dtype.type(1.0 / (c * c))
+            variances = np.diag(Q).copy()
         G = nngp_kernel_(Q, variances, variances, activation, layer_degree, n_threads, symmetric=True)
         del Q
         values = coefs = solver = None
@@ -308,7 +331,7 @@ def fit_kernel_layers(X, labels, sample_weight, *, n_components, activation, deg
             del G
             if features.shape[1] < wanted:
                 state["reduced"].append((layer + 1, features.shape[1], wanted))
-        for key, value in (("inputs", inputs), ("normalizers", float(np.sqrt(c2))), ("variances", variances),
+        for key, value in (("inputs", inputs), ("normalizers", c), ("variances", variances),
                            ("degrees", layer_degree), ("coefs", coefs), ("eigenvalues", values),
                            ("n_components", None if coefs is None else coefs.shape[1]), ("eig_solvers", solver)):
             state[key].append(value)
@@ -325,8 +348,9 @@ def _kernel_replay(X, inputs, normalizers, variances, degrees, coefs, activation
     for train, c, train_variances, layer_degree, A in zip(inputs, normalizers, variances, degrees, coefs):
         if features is not None:
             inverse = features.dtype.type(1.0 / c)
-            cross = (train * inverse) @ (features * inverse).T  # scaled first, as in the fit
-            diagonal = (_squared_norms(features) / (c * c)).astype(features.dtype)
+            scaled = features * inverse
+            cross = (train * inverse) @ scaled.T  # scaled first, as in the fit
+            diagonal = _squared_norms(scaled).astype(features.dtype)
         else:
             cross *= cross.dtype.type(1.0 / (c * c))
             diagonal = diagonal * diagonal.dtype.type(1.0 / (c * c))

@@ -97,6 +97,18 @@ def test_infinite_width_models_on_request(capsys):
         assert 0.5 < float(line.split()[1]) <= 1.0  # digits, chance 0.1; kernel_lofi keeps only 4 directions
 
 
+def test_an_infinite_width_model_that_does_not_fit_in_memory_is_skipped(capsys, monkeypatch):
+    from sklearn_lofi import _base
+
+    monkeypatch.setattr(_base, "available_memory", lambda: 2**20)
+    code, out, err = run(capsys, *SMALL, "--max-rows", "300", "--models", "deep_nngp,ridge")
+    assert code == 0, err
+    rows = table_rows(out)
+    assert "skipped: MemoryError" in rows["deep_nngp"]
+    assert 0.5 < float(rows["ridge"].split()[1]) <= 1.0
+    assert "note: deep_nngp skipped: DeepNNGPClassifier needs about" in out and "--max-rows" in out
+
+
 def test_quiet_prints_no_progress(capsys):
     code, out, err = run(capsys, *SMALL, "--max-rows", "200", "--models", "ridge,lofi", "--quiet")
     assert code == 0

@@ -220,6 +220,39 @@ def test_invariant_to_the_scale_of_the_input_and_no_float32_overflow(cancer, Est
     assert np.mean(np.sign(huge) == np.sign(reference)) > 0.99
 
 
+@pytest.mark.parametrize("Est", [KernelLoFiRegressor, DeepNNGPRegressor])
+def test_float32_far_from_the_origin_equals_float64(Est):
+    # bug-cases BR-05 for the kernel form: rows offset by 1e4 differ only in the last
+    # digits of their kernel; computed in float32, the deep NNGP scored R^2 -3.7
+    # (float64: 0.66) and kernel Neural LoFi 0.004 (float64: 0.56)
+    from sklearn.datasets import make_regression
+
+    X, y = make_regression(n_samples=600, n_features=10, noise=1.0, random_state=0)
+    X = X + 1e4
+    est64 = Est().fit(X, y)
+    est32 = Est().fit(X.astype(np.float32), y.astype(np.float32))
+    pred32 = est32.predict(X.astype(np.float32))
+    assert pred32.dtype == np.float32
+    np.testing.assert_allclose(pred32, est64.predict(X), rtol=1e-4, atol=1e-4 * np.abs(y).max())
+    assert est32.score(X.astype(np.float32), y) > 0.3
+
+
+@pytest.mark.parametrize("Est", [KernelLoFiClassifier, DeepNNGPClassifier])
+def test_tiny_inputs_keep_their_scale(cancer, Est):
+    # squared norms of 1e-160 rows are subnormal; the normaliser thresholds the norm
+    X, y = cancer
+    reference = Est().fit(X[:250], y[:250]).decision_function(X[250:])
+    tiny = Est().fit(X[:250] * 1e-160, y[:250]).decision_function(X[250:] * 1e-160)
+    np.testing.assert_allclose(tiny, reference, rtol=1e-6, atol=1e-8 * np.abs(reference).max())
+
+
+def test_nearly_parallel_rows_warn():
+    rng = np.random.RandomState(0)
+    X, y = rng.standard_normal((60, 3)) + 1e8, rng.randint(0, 2, 60)
+    with pytest.warns(UserWarning, match="nearly parallel"):
+        DeepNNGPClassifier().fit(X, y)
+
+
 def test_multiclass_and_multi_output(cancer):
     X, y = load_digits(return_X_y=True)
     clf = KernelLoFiClassifier(n_components=32).fit(X[:600], y[:600])
@@ -269,11 +302,24 @@ def test_results_do_not_depend_on_the_thread_count(cancer, eig_solver):
     (DeepNNGPClassifier, dict(n_layers=3, activation="tanh")),
     (DeepNNGPRegressor, dict(head=False, activation="erf")),
 ])
-def test_pickle_round_trip_gives_identical_predictions(cancer, Est, params):
+def test_pickle_round_trip_gives_identical_predictions(cancer, Est, params, tmp_path):
     X, y = cancer
     est = Est(**params).fit(X[:200], y[:200])
+    method = "decision_function" if hasattr(est, "decision_function") else "predict"
+    expected = getattr(est, method)(X[200:])
     clone = pickle.loads(pickle.dumps(est))
-    np.testing.assert_array_equal(clone.predict(X[200:]), est.predict(X[200:]))
+    np.testing.assert_array_equal(getattr(clone, method)(X[200:]), expected)
+    # and in a fresh process
+    import subprocess
+    import sys
+
+    with open(tmp_path / "model.pkl", "wb") as handle:
+        pickle.dump(est, handle)
+    np.save(tmp_path / "X.npy", X[200:])
+    code = (f"import pickle, numpy as np; m = pickle.load(open({str(tmp_path / 'model.pkl')!r}, 'rb')); "
+            f"np.save({str(tmp_path / 'out.npy')!r}, m.{method}(np.load({str(tmp_path / 'X.npy')!r})))")
+    subprocess.run([sys.executable, "-c", code], check=True)
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), expected)
 
 
 def test_readout_on_features_and_unfiltered_layers_without_head(cancer):
