@@ -333,7 +333,7 @@ class BaseKernelPredictor(BaseEstimator):
                 "The kernel readout produced non-finite coefficients; the input may be too large in "
                 "magnitude for its dtype. Scale the features (e.g. StandardScaler)."
             )
-        warn_reduced(state["reduced"])
+        warn_reduced(state["reduced"], rank_bound="n_samples")
         self.train_inputs_ = state["inputs"]
         self.normalizers_ = np.asarray(state["normalizers"], dtype=np.float64)
         self.train_variances_ = state["variances"]

@@ -39,6 +39,17 @@ _PARAMETERS = {
         one per layer). When the whitened operator has lower numerical rank
         (at most ``n_samples``) fewer are kept, with a warning; the kept
         counts are in ``n_components_``.""",
+    "kernel_degree": """degree : int or None, default=None
+        Hermite truncation of the activation of the filtered (or NNGP)
+        layers, as in the finite estimators: each layer's kernel is that of
+        the first ``d + 1`` terms of the activation's expansion in normalised
+        Hermite polynomials, evaluated at pre-activations clipped to
+        ``[-4, 4]``. ``None`` keeps the full activation. The head always uses
+        the full activation.""",
+    "kernel_activation": """activation : {{"relu", "erf", "tanh", "sigmoid", "identity"}}, default="relu"
+        Pointwise non-linearity whose NNGP kernel every layer uses (the
+        limit of a finite lift with it). Odd activations (``erf``, ``tanh``,
+        ``identity``) can only form odd functions of the input.""",
     "kernel_random_state": """random_state : int, RandomState instance or None, default=None
         Seeds the eigensolver of the filtered layers: ARPACK's start vector
         and the randomized solver's random block (``eig_solver="auto"``

@@ -27,9 +27,9 @@ _KERNEL_LOFI_CONSTRAINTS = {**_STACK, **FILTER_CONSTRAINTS, **KERNEL_READOUT_CON
                             "random_state": STACK_CONSTRAINTS["random_state"]}
 _NNGP_CONSTRAINTS = {**_STACK, **KERNEL_READOUT_CONSTRAINTS}
 
-_KERNEL_LOFI_NAMES = ["n_layers", "kernel_n_components", "degree", "activation", "head", "alpha",
+_KERNEL_LOFI_NAMES = ["n_layers", "kernel_n_components", "kernel_degree", "kernel_activation", "head", "alpha",
                       "label_centering", "selection", "kernel_eig_solver", "kernel_random_state", "n_jobs", "verbose"]
-_NNGP_NAMES = ["n_layers", "degree", "activation", "head", "alpha", "n_jobs", "verbose"]
+_NNGP_NAMES = ["n_layers", "kernel_degree", "kernel_activation", "head", "alpha", "n_jobs", "verbose"]
 _DEFAULTS = dict(n_layers=N_LAYERS, n_components=N_COMPONENTS, label_centering=LABEL_CENTERING)
 
 _COMMON_ATTRIBUTES = """

@@ -422,7 +422,7 @@ def randomized_top_directions(features, Y, sample_weight, n_components, *, selec
     return values, vectors, n_dropped, ZQ @ (Q.T @ vectors)
 
 
-def warn_reduced(layer_reports):
+def warn_reduced(layer_reports, rank_bound="n_samples and the layer width"):
     """One warning per fit listing layers that kept fewer directions than asked."""
     if not layer_reports:
         return
@@ -432,7 +432,7 @@ def warn_reduced(layer_reports):
     )
     warnings.warn(
         f"Fewer directions than n_components were kept ({text}). The label-weighted "
-        "operator has lower numerical rank (at most n_samples, and the width of a finite layer), or too "
+        f"operator has lower numerical rank (at most {rank_bound}), or too "
         "few eigenvalues of the selected sign; the kept counts are in n_components_.",
         UserWarning,
         stacklevel=6,  # user code, through fit and scikit-learn's _fit_context wrapper

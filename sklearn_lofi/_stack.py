@@ -200,14 +200,23 @@ def _squared_norms(features):
     return np.einsum("ij,ij->i", features, features, dtype=np.float64)
 
 
-def _kernel_normalizer(squared_norms, sample_weight):
-    """Weighted root-mean-square norm, by the rule of the finite ``rms_normalizer``.
+def _rms(squared_norms, sample_weight):
+    return math.sqrt(float(sample_weight @ squared_norms) / float(sample_weight.sum()))
 
-    The threshold is on the norm, not its square: rows of norm 1e-160 have
-    squared norms below the smallest normal float but a well-defined scale.
+
+def _kernel_normalizer(features, sample_weight):
+    """Weighted root-mean-square row norm, free of under- and overflow.
+
+    The squares are taken of the rows divided by their largest entry: those
+    of rows of norm 1e-200 underflow to zero and of 1e160 overflow, although
+    the norm itself is a normal number. 1.0 for all-zero rows, as the finite
+    ``rms_normalizer``.
     """
-    c = math.sqrt(float(sample_weight @ squared_norms) / float(sample_weight.sum()))
-    if not np.isfinite(c) or c <= np.finfo(np.float64).tiny:
+    largest = float(np.max(np.abs(features), initial=0.0))
+    if not (np.isfinite(largest) and largest > 0.0):
+        return 1.0
+    c = largest * _rms(_squared_norms(features / features.dtype.type(largest)), sample_weight)
+    if not np.isfinite(c) or c <= 0.0:
         return 1.0
     return c
 
@@ -219,9 +228,10 @@ def _kernel_normalizer(squared_norms, sample_weight):
 _RESOLVABLE_SPREAD = 1e-12
 
 
-def _warn_if_unresolvable(X, sample_weight, c):
-    mean = sample_weight @ X / sample_weight.sum()
-    spread = float(sample_weight @ _squared_norms(X - mean)) / float(sample_weight.sum()) / (c * c)
+def _warn_if_unresolvable(scaled, sample_weight):
+    # ``scaled``: the rows over their RMS norm
+    mean = sample_weight @ scaled / sample_weight.sum()
+    spread = _rms(_squared_norms(scaled - mean), sample_weight) ** 2
     if spread < _RESOLVABLE_SPREAD:
         warnings.warn(
             f"The rows of X are nearly parallel (their spread is {math.sqrt(spread):.1e} of their norm): "
@@ -304,19 +314,21 @@ def fit_kernel_layers(X, labels, sample_weight, *, n_components, activation, deg
     for layer, (wanted, layer_degree) in enumerate(plan):
         if features is not None:
             inputs = features
-            c = _kernel_normalizer(_squared_norms(features), sample_weight)
-            if layer == 0:
-                _warn_if_unresolvable(features, sample_weight, c)
-            # scaled before the product: the inner products of large inputs
+            c = _kernel_normalizer(features, sample_weight)
+            # scaled before the products: the inner products of large inputs
             # overflow (and those of tiny ones underflow) long before the inputs do
-            scaled = features * features.dtype.type(1.0 / c)
+            scaled = features / features.dtype.type(c)
+            if layer == 0:
+                _warn_if_unresolvable(scaled, sample_weight)
             Q = scaled @ scaled.T
             variances = _squared_norms(scaled).astype(Q.dtype)
             del scaled
         else:
             inputs, Q = None, kernel
-            c = _kernel_normalizer(np.diag(Q).astype(np.float64), sample_weight)
-            Q *= Q.dtype.type(1.0 / (c * c))
+            c = _rms(np.diag(Q).astype(np.float64), sample_weight)  # the NNGP kernels' diagonals are O(1)
+            if not (np.isfinite(c) and c > 0.0):
+                c = 1.0
+            Q /= Q.dtype.type(c * c)
             variances = np.diag(Q).copy()
         G = nngp_kernel_(Q, variances, variances, activation, layer_degree, n_threads, symmetric=True)
         del Q
@@ -347,13 +359,13 @@ def _kernel_replay(X, inputs, normalizers, variances, degrees, coefs, activation
     features, cross, diagonal = X, None, None
     for train, c, train_variances, layer_degree, A in zip(inputs, normalizers, variances, degrees, coefs):
         if features is not None:
-            inverse = features.dtype.type(1.0 / c)
-            scaled = features * inverse
-            cross = (train * inverse) @ scaled.T  # scaled first, as in the fit
+            scale = features.dtype.type(c)
+            scaled = features / scale
+            cross = (train / scale) @ scaled.T  # scaled first, as in the fit
             diagonal = _squared_norms(scaled).astype(features.dtype)
         else:
-            cross *= cross.dtype.type(1.0 / (c * c))
-            diagonal = diagonal * diagonal.dtype.type(1.0 / (c * c))
+            cross /= cross.dtype.type(c * c)
+            diagonal = diagonal / diagonal.dtype.type(c * c)
         cross = nngp_kernel_(np.ascontiguousarray(cross), train_variances, diagonal, activation, layer_degree,
                              n_threads)
         if A is None:
