@@ -97,10 +97,11 @@ _PARAMETERS = {
         reproducible results. ``None`` draws fresh randomness and never touches
         NumPy's global generator.""",
     "n_jobs": """n_jobs : int or None, default=None
-        Threads of the compiled activation kernels. ``None`` keeps numba's
-        current setting, ``-1`` uses all threads numba started with; the value
-        is clamped to that number. Results do not depend on it. Matrix products
-        use the BLAS thread pool (control it with ``threadpoolctl``).""",
+        Threads of the compiled kernels (activations, row weighting, NNGP
+        kernels). ``None`` keeps numba's current setting, ``-1`` uses all
+        threads numba started with; the value is clamped to that number.
+        Results do not depend on it. Matrix products use the BLAS thread pool
+        (control it with ``threadpoolctl``).""",
     "verbose": """verbose : int, default=0
         Print one line per layer during ``fit`` when positive.""",
 }
