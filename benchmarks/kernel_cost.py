@@ -34,7 +34,6 @@ import os
 import platform
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +46,7 @@ except ImportError:  # run from a checkout without installing
 from scipy import linalg
 from threadpoolctl import threadpool_limits
 
+from floor import best_of  # noqa: E402  (the benchmarks' own folder is on sys.path when run as a script)
 from sklearn_lofi import DeepNNGPClassifier, KernelLoFiClassifier
 from sklearn_lofi._base import kernel_fit_bytes
 from sklearn_lofi._nngp import nngp_kernel_
@@ -57,15 +57,6 @@ def gram(n, dtype, seed=0):
     Q = X @ X.T / 64.0
     v = np.diag(Q).copy()
     return nngp_kernel_(Q, v, v, "relu", None, symmetric=True).astype(dtype)
-
-
-def best_of(function, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def drivers(sizes, repeats):
@@ -111,7 +102,7 @@ print(json.dumps({{"seconds": seconds, "peak_gib": peak / 2**20, "growth_gib": (
 
 
 def fit_in_fresh_process(name, n):
-    """Fit time and peak memory of one fit, in a process of its own (ru_maxrss is per process)."""
+    """Fit time and peak memory of one fit, in a process of its own."""
     out = subprocess.run([sys.executable, "-c", _FIT.format(name=name, n=n)], capture_output=True, text=True,
                          check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])

@@ -151,6 +151,14 @@ def encode_classes(y, sample_weight, owner):
     return classes, codes, one_hot
 
 
+def check_finite_readout(coef, intercept):
+    if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(intercept))):
+        raise ValueError(
+            "The ridge readout produced non-finite coefficients; the input may be too "
+            "large in magnitude for its dtype. Scale the features (e.g. StandardScaler)."
+        )
+
+
 class BaseLoFi(BaseEstimator):
     """Layer stack shared by every estimator; ``_filtered`` selects LoFi or lazy."""
 
@@ -212,11 +220,7 @@ class BaseLoFiPredictor(BaseLoFi):
             else:
                 self.head_normalizer_, self.head_weights_ = None, None
             coef, intercept, alpha, scores, loo = fit_ridge_loo(H, targets, sample_weight, alphas, n_threads)
-        if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(intercept))):
-            raise ValueError(
-                "The ridge readout produced non-finite coefficients; the input may be too "
-                "large in magnitude for its dtype. Scale the features (e.g. StandardScaler)."
-            )
+        check_finite_readout(coef, intercept)
         self.coef_ = coef.astype(X.dtype)
         self.intercept_ = intercept.astype(X.dtype)
         self.alpha_ = alpha
@@ -327,16 +331,12 @@ class BaseKernelPredictor(BaseEstimator):
                 coef, intercept, alpha, scores, loo = fit_ridge_loo(
                     state["features"], targets, sample_weight, alphas, n_threads)
                 dual = None
-        readout = dual if coef is None else coef
-        if not (np.all(np.isfinite(readout)) and np.all(np.isfinite(intercept))):
-            raise ValueError(
-                "The kernel readout produced non-finite coefficients; the input may be too large in "
-                "magnitude for its dtype. Scale the features (e.g. StandardScaler)."
-            )
+        check_finite_readout(dual if coef is None else coef, intercept)
         warn_reduced(state["reduced"], rank_bound="n_samples")
         self.train_inputs_ = state["inputs"]
         self.normalizers_ = np.asarray(state["normalizers"], dtype=np.float64)
         self.train_variances_ = state["variances"]
+        self._layer_series = state["series"]
         self._layer_degrees = state["degrees"]
         self._activation = self.activation
         if self._filtered:
@@ -359,7 +359,8 @@ class BaseKernelPredictor(BaseEstimator):
         with numba_threads(self.n_jobs) as n_threads:
             scores = predict_kernel_rows(
                 X.astype(np.float64, copy=False), self.train_inputs_, self.normalizers_, self.train_variances_,
-                self._layer_degrees, self._layer_coefs, self._activation, readout, self.intercept_, n_threads,
+                self._layer_series, self._layer_degrees, self._layer_coefs, self._activation, readout,
+                self.intercept_, n_threads,
             )
         return scores.astype(X.dtype, copy=False)
 

@@ -176,6 +176,19 @@ def _hermite_functions(x, start, n_terms):
         previous, current = current, following
 
 
+def series_terms(activation, degree, variances):
+    """What the Mehler series needs of a set of rows, or None for a closed-form kernel.
+
+    Returns the coefficients (float64, trailing degrees that no row needs
+    dropped) and the exact diagonal. Computing them costs about 10^5 flops
+    per row, so the fit computes the training rows' once and prediction
+    reuses them (``row_series`` / ``col_series`` of :func:`nngp_kernel_`).
+    """
+    if not _series_needed(activation, degree):
+        return None
+    return _series_coefficients(activation, degree, variances)
+
+
 def _series_coefficients(activation, degree, variances):
     """Coefficients in float64, trailing degrees that no row needs dropped, and the exact diagonal."""
     coefficients, second_moment = dual_coefficients(activation, degree, variances)
@@ -192,7 +205,8 @@ def series_tail(activation, degree, variances):
     return np.clip(tail, 0.0, None) / np.maximum(second_moment, 1e-300)
 
 
-def nngp_kernel_(Q, row_variances, col_variances, activation, degree, n_threads=1, *, symmetric=False):
+def nngp_kernel_(Q, row_variances, col_variances, activation, degree, n_threads=1, *, symmetric=False,
+                 row_series=None, col_series=None):
     """Overwrite ``Q`` (normalised inner products, C-contiguous) with the NNGP kernel.
 
     Parameters
@@ -209,6 +223,8 @@ def nngp_kernel_(Q, row_variances, col_variances, activation, degree, n_threads=
         ``Q`` is a training Gram matrix (rows and columns the same points):
         its diagonal gets the exact second moments (the series converges
         slowest at ``rho = 1``) and the result is symmetrised.
+    row_series, col_series : tuple or None
+        :func:`series_terms` of the rows and columns, when already known.
 
     Returns
     -------
@@ -222,8 +238,11 @@ def nngp_kernel_(Q, row_variances, col_variances, activation, degree, n_threads=
     cols = np.ascontiguousarray(col_variances, dtype=dtype)
     if _series_needed(activation, degree):
         code = _SERIES
-        row_coefs, row_moments = _series_coefficients(activation, degree, row_variances)
-        col_coefs = row_coefs if symmetric else _series_coefficients(activation, degree, col_variances)[0]
+        row_coefs, row_moments = row_series or _series_coefficients(activation, degree, row_variances)
+        if symmetric:
+            col_coefs = row_coefs
+        else:
+            col_coefs = (col_series or _series_coefficients(activation, degree, col_variances))[0]
         n_terms = min(row_coefs.shape[1], col_coefs.shape[1])
         row_coefs = np.ascontiguousarray(row_coefs[:, :n_terms], dtype=dtype)
         col_coefs = np.ascontiguousarray(col_coefs[:, :n_terms], dtype=dtype)
@@ -239,13 +258,15 @@ def nngp_kernel_(Q, row_variances, col_variances, activation, degree, n_threads=
     return Q
 
 
-def nngp_diagonal(variances, activation, degree):
-    """``kappa(q, q, q)``: the kernel's diagonal from the rows' variances."""
+def nngp_diagonal(variances, activation, degree, series=None):
+    """``kappa(q, q, q)``: the kernel's diagonal from the rows' variances (``series``: their
+    :func:`series_terms`, when already known)."""
     variances = np.asarray(variances)
     if activation == "identity" and degree is None:
         return variances.copy()
     if _series_needed(activation, degree):
-        return dual_coefficients(activation, degree, variances)[1].astype(variances.dtype)
+        moments = (series or _series_coefficients(activation, degree, variances))[1]
+        return moments.astype(variances.dtype)
     if activation == "relu":
         return 0.5 * variances
     return (2.0 / np.pi * np.arcsin(2.0 * variances / (1.0 + 2.0 * variances))).astype(variances.dtype)

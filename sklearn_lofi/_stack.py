@@ -34,7 +34,7 @@ from scipy import linalg
 from sklearn import get_config
 
 from ._features import ArrayRows, LiftedRows, _column_mean, lift, map_row_blocks, rms_normalizer
-from ._nngp import nngp_diagonal, nngp_kernel_
+from ._nngp import nngp_diagonal, nngp_kernel_, series_terms
 from ._spectral import (
     _label_groups,
     choose_eig_solver,
@@ -299,7 +299,7 @@ def fit_kernel_layers(X, labels, sample_weight, *, n_components, activation, deg
         Per layer (the head last): ``inputs`` (the training features the
         layer reads, or None when it reads the previous layer's kernel),
         ``normalizers`` (RMS norm), ``variances`` (training rows' normalised
-        squared norms), ``degrees``, ``coefs`` (``G^{-1/2} B`` or None),
+        squared norms), ``series`` (their ``_nngp.series_terms``), ``degrees``, ``coefs`` (``G^{-1/2} B`` or None),
         ``eigenvalues``, ``n_components``, ``eig_solvers``, ``reduced``; and
         the last representation: ``features`` (n x k) or ``kernel`` (n x n).
     """
@@ -308,8 +308,8 @@ def fit_kernel_layers(X, labels, sample_weight, *, n_components, activation, deg
     if labels is not None:
         labels = labels.astype(X.dtype, copy=False)
     plan = [(k, degree) for k in n_components] + ([(None, None)] if head else [])
-    state = {key: [] for key in ("inputs", "normalizers", "variances", "degrees", "coefs", "eigenvalues",
-                                 "n_components", "eig_solvers", "reduced")}
+    state = {key: [] for key in ("inputs", "normalizers", "variances", "series", "degrees", "coefs",
+                                 "eigenvalues", "n_components", "eig_solvers", "reduced")}
     features, kernel = X, None
     for layer, (wanted, layer_degree) in enumerate(plan):
         if features is not None:
@@ -330,7 +330,9 @@ def fit_kernel_layers(X, labels, sample_weight, *, n_components, activation, deg
                 c = 1.0
             Q /= Q.dtype.type(c * c)
             variances = np.diag(Q).copy()
-        G = nngp_kernel_(Q, variances, variances, activation, layer_degree, n_threads, symmetric=True)
+        series = series_terms(activation, layer_degree, variances)
+        G = nngp_kernel_(Q, variances, variances, activation, layer_degree, n_threads, symmetric=True,
+                         row_series=series)
         del Q
         values = coefs = solver = None
         if wanted is None:
@@ -343,7 +345,7 @@ def fit_kernel_layers(X, labels, sample_weight, *, n_components, activation, deg
             del G
             if features.shape[1] < wanted:
                 state["reduced"].append((layer + 1, features.shape[1], wanted))
-        for key, value in (("inputs", inputs), ("normalizers", c), ("variances", variances),
+        for key, value in (("inputs", inputs), ("normalizers", c), ("variances", variances), ("series", series),
                            ("degrees", layer_degree), ("coefs", coefs), ("eigenvalues", values),
                            ("n_components", None if coefs is None else coefs.shape[1]), ("eig_solvers", solver)):
             state[key].append(value)
@@ -354,10 +356,11 @@ def fit_kernel_layers(X, labels, sample_weight, *, n_components, activation, deg
     return state
 
 
-def _kernel_replay(X, inputs, normalizers, variances, degrees, coefs, activation, n_threads):
+def _kernel_replay(X, inputs, normalizers, variances, series, degrees, coefs, activation, n_threads):
     """The last representation of new rows: features (m x k) or the cross kernel (n x m)."""
     features, cross, diagonal = X, None, None
-    for train, c, train_variances, layer_degree, A in zip(inputs, normalizers, variances, degrees, coefs):
+    for train, c, train_variances, train_series, layer_degree, A in zip(
+            inputs, normalizers, variances, series, degrees, coefs):
         if features is not None:
             scale = features.dtype.type(c)
             scaled = features / scale
@@ -366,16 +369,17 @@ def _kernel_replay(X, inputs, normalizers, variances, degrees, coefs, activation
         else:
             cross /= cross.dtype.type(c * c)
             diagonal = diagonal / diagonal.dtype.type(c * c)
+        new_series = series_terms(activation, layer_degree, diagonal)
         cross = nngp_kernel_(np.ascontiguousarray(cross), train_variances, diagonal, activation, layer_degree,
-                             n_threads)
+                             n_threads, row_series=train_series, col_series=new_series)
         if A is None:
-            features, diagonal = None, nngp_diagonal(diagonal, activation, layer_degree)
+            features, diagonal = None, nngp_diagonal(diagonal, activation, layer_degree, series=new_series)
         else:
             features, cross, diagonal = cross.T @ A, None, None
     return features, cross
 
 
-def predict_kernel_rows(X, inputs, normalizers, variances, degrees, coefs, activation, readout, intercept,
+def predict_kernel_rows(X, inputs, normalizers, variances, series, degrees, coefs, activation, readout, intercept,
                         n_threads=1):
     """Readout scores of new rows, by row blocks.
 
@@ -385,7 +389,7 @@ def predict_kernel_rows(X, inputs, normalizers, variances, degrees, coefs, activ
     n = variances[0].shape[0] if variances else 0
 
     def scores(rows):
-        features, cross = _kernel_replay(rows, inputs, normalizers, variances, degrees, coefs, activation,
+        features, cross = _kernel_replay(rows, inputs, normalizers, variances, series, degrees, coefs, activation,
                                          n_threads)
         return (cross.T if features is None else features) @ readout + intercept
 
