@@ -13,7 +13,7 @@ import numpy as np
 from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, check_random_state, validate_data
 
 from ._activations import ACTIVATIONS
@@ -157,6 +157,28 @@ def check_finite_readout(coef, intercept):
             "The ridge readout produced non-finite coefficients; the input may be too "
             "large in magnitude for its dtype. Scale the features (e.g. StandardScaler)."
         )
+
+
+class TargetLabelsMixin:
+    """Operator labels of the supervised transformers, from ``target_type`` and ``label_centering``."""
+
+    def _labels(self, y, sample_weight):
+        target_type = self.target_type
+        if target_type == "auto":
+            inferred = type_of_target(y, input_name="y", raise_unknown=True)
+            target_type = {"binary": "binary", "multiclass": "multiclass"}.get(inferred, "continuous")
+        if target_type == "continuous":
+            if y.dtype.kind not in "biuf":
+                raise ValueError(f"target_type='continuous' needs numeric y; got dtype {y.dtype}.")
+            self.classes_ = None
+            labels = y.reshape(len(y), -1).astype(np.float64)
+        else:
+            if y.ndim != 1:
+                raise ValueError(f"target_type={target_type!r} needs a 1-D y; got shape {y.shape}.")
+            classes, _, one_hot = encode_classes(y, sample_weight, type(self).__name__)
+            self.classes_ = classes
+            labels = 2.0 * one_hot[:, 1:] - 1.0 if classes.size == 2 else one_hot
+        return operator_labels(labels, sample_weight, self.label_centering)
 
 
 class BaseLoFi(BaseEstimator):

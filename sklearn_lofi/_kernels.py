@@ -156,6 +156,32 @@ def _label_blocks(ZV, R, out):
                 out[i, offset + j] = r * ZV[i, j]
 
 
+def _extract_patches(images, start, geometry, out):
+    # geometry: image height, width, channels, patch height, width, stride,
+    # top and left zero padding, output map height and width
+    height, width, channels, patch_height, patch_width, stride, pad_top, pad_left, out_height, out_width = geometry
+    positions = out_height * out_width
+    for r in numba.prange(out.shape[0]):
+        patch = start + r
+        image = patch // positions
+        position = patch - image * positions
+        top = (position // out_width) * stride - pad_top
+        left = (position % out_width) * stride - pad_left
+        k = 0
+        for dy in range(patch_height):
+            row = top + dy
+            for dx in range(patch_width):
+                col = left + dx
+                if 0 <= row < height and 0 <= col < width:
+                    base = (row * width + col) * channels
+                    for c in range(channels):
+                        out[r, k + c] = images[image, base + c]
+                else:
+                    for c in range(channels):
+                        out[r, k + c] = 0
+                k += channels
+
+
 def _twin(function, suffix):
     """A copy of ``function`` under another name.
 
@@ -182,6 +208,7 @@ _hermite_kernels = _compile(_hermite_rows)
 _scale_rows_kernels = _compile(_scale_rows)
 _centre_scale_rows_kernels = _compile(_centre_scale_rows)
 _label_blocks_kernels = _compile(_label_blocks)
+_patch_kernels = _compile(_extract_patches)
 
 
 def _pick(kernels, n_threads):
@@ -353,3 +380,34 @@ def label_weighted_blocks_numpy(ZV, R):
         R = R[:, None]
     n, b = ZV.shape
     return (R[:, :, None] * ZV[:, None, :]).reshape(n, R.shape[1] * b)
+
+
+def extract_patches(images, geometry, rows, n_threads=1):
+    """Rows ``rows`` (a slice) of the patch matrix of ``images``.
+
+    ``images`` is C-contiguous of shape (n, height * width * channels), each
+    row an image in (height, width, channel) order; ``geometry`` is an int64
+    array of the ten numbers of ``_patches.PatchGeometry``. Patch row
+    ``i * positions + s`` is the patch of image ``i`` at output position ``s``
+    (row-major), flattened in (dy, dx, channel) order, zero outside the image.
+    """
+    start, stop = rows.indices(int(images.shape[0] * geometry[8] * geometry[9]))[:2]
+    out = np.empty((max(stop - start, 0), int(geometry[3] * geometry[4] * geometry[2])), dtype=images.dtype)
+    _pick(_patch_kernels, n_threads)(images, start, geometry, out)
+    return out
+
+
+def extract_patches_numpy(images, geometry, rows):
+    """NumPy twin of :func:`extract_patches`."""
+    height, width, channels, patch_height, patch_width, stride, pad_top, pad_left, out_height, out_width = (
+        int(v) for v in geometry)
+    n = images.shape[0]
+    padded = np.zeros((n, height + patch_height + stride * out_height, width + patch_width + stride * out_width,
+                       channels), dtype=images.dtype)
+    padded[:, pad_top:pad_top + height, pad_left:pad_left + width] = images.reshape(n, height, width, channels)
+    patches = np.empty((n, out_height, out_width, patch_height, patch_width, channels), dtype=images.dtype)
+    for oy in range(out_height):
+        for ox in range(out_width):
+            patches[:, oy, ox] = padded[:, oy * stride:oy * stride + patch_height,
+                                        ox * stride:ox * stride + patch_width]
+    return patches.reshape(n * out_height * out_width, -1)[rows]

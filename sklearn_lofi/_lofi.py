@@ -4,7 +4,6 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, MultiOutputMixin, RegressorMixin, TransformerMixin, _fit_context
-from sklearn.utils.multiclass import type_of_target
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -17,11 +16,10 @@ from ._base import (
     BaseLoFiPredictor,
     LoFiClassifierMixin,
     LoFiRegressorMixin,
+    TargetLabelsMixin,
     check_weights,
-    encode_classes,
     keep_state_on_error,
     new_random_state,
-    operator_labels,
 )
 from ._docstrings import fill_doc
 from ._threads import numba_threads
@@ -45,7 +43,7 @@ _DOC_DEFAULTS = dict(
     names=_FILTER_PARAMS + ["label_centering", "selection", "eig_solver", "target_type"] + _COMMON_OPTIONS,
     layer_kind="filtered", after="output", **_DOC_DEFAULTS,
 )
-class LoFiTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseLoFi):
+class LoFiTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TargetLabelsMixin, BaseLoFi):
     """Supervised feature learning by Neural Low-Degree Filtering.
 
     Each layer lifts its input with a frozen random non-linear map of width
@@ -150,24 +148,6 @@ class LoFiTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseLoF
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
-
-    def _labels(self, y, sample_weight):
-        target_type = self.target_type
-        if target_type == "auto":
-            inferred = type_of_target(y, input_name="y", raise_unknown=True)
-            target_type = {"binary": "binary", "multiclass": "multiclass"}.get(inferred, "continuous")
-        if target_type == "continuous":
-            if y.dtype.kind not in "biuf":
-                raise ValueError(f"target_type='continuous' needs numeric y; got dtype {y.dtype}.")
-            self.classes_ = None
-            labels = y.reshape(len(y), -1).astype(np.float64)
-        else:
-            if y.ndim != 1:
-                raise ValueError(f"target_type={target_type!r} needs a 1-D y; got shape {y.shape}.")
-            classes, _, one_hot = encode_classes(y, sample_weight, type(self).__name__)
-            self.classes_ = classes
-            labels = 2.0 * one_hot[:, 1:] - 1.0 if classes.size == 2 else one_hot
-        return operator_labels(labels, sample_weight, self.label_centering)
 
     def _fit(self, X, y, sample_weight):
         X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, multi_output=True, ensure_min_samples=2)

@@ -24,6 +24,12 @@ and ``top_directions``), ``Z V = G^{1/2} B`` and new rows get
 normalised inner products (``_nngp``): :func:`fit_kernel_layers` and
 :func:`predict_kernel_rows` are that limit of the finite stack, head and
 readout (kernel ridge, ``_ridge.fit_kernel_ridge_loo``).
+
+**Convolutional layer.** A random convolution followed by a 1 x 1 filter is
+steps 1-5 applied to the patch matrix (``_patches.PatchRows``: one row per
+patch of every image, each with its image's label and weight), so the
+operator averages ``y z z^T`` over all patch positions and its directions are
+patch filters (:func:`fit_conv_layer`, :func:`transform_conv`).
 """
 
 import math
@@ -34,6 +40,7 @@ from scipy import linalg
 from sklearn import get_config
 
 from ._features import ArrayRows, LiftedRows, _column_mean, lift, map_row_blocks, rms_normalizer
+from ._patches import PatchRows, average_pool
 from ._nngp import nngp_diagonal, nngp_kernel_, series_terms
 from ._spectral import (
     _label_groups,
@@ -183,6 +190,56 @@ def predict_rows(X, weights, normalizers, components, activation, degree, head, 
     widest = max([W.shape[1] for W, *_ in layers] + [X.shape[1]])
     return map_row_blocks(lambda rows: _replay(rows, layers, activation, n_threads) @ coef + intercept,
                           X, widest)
+
+
+def fit_conv_layer(X, labels, sample_weight, *, geometry, width, n_components, activation, degree, selection,
+                   eig_solver, pool, random_state, n_threads=1, verbose=0):
+    """Fit one convolutional layer on images ``X`` (n, height * width * channels).
+
+    ``labels`` (n, m) are the images' operator labels (centred and scaled by
+    the caller); every patch gets its image's label and weight, so that
+    ``T[c] = sum_i w_i Y_ic sum_s z_is z_is^T / (S sum_i w_i)``. The random
+    state is consumed as in :func:`fit_layers`: a solver seed, then the lift.
+
+    Returns
+    -------
+    state : dict
+        ``weights`` (patch size x width), ``normalizer``, ``components``,
+        ``eigenvalues``, ``eig_solver`` and the training features
+        ``H`` (n, pooled height * pooled width * kept), as an array.
+    """
+    solver_random_state = np.random.RandomState(random_state.randint(np.iinfo(np.int32).max))
+    n, positions = X.shape[0], geometry.positions
+    patches = PatchRows(X, geometry, n_threads, lifted_width=width)
+    patch_weight = np.repeat(sample_weight, positions)
+    normalizer = rms_normalizer(patches, patch_weight)
+    weights = draw_weights(random_state, patches.width, width, X.dtype)
+    Z = LiftedRows(patches, weights, normalizer, activation, degree, n_threads, centre=True)
+    patch_labels = np.repeat(labels.astype(X.dtype, copy=False), positions, axis=0)
+    groups = _label_groups(labels, n)
+    if groups is not None:
+        groups = (groups[0], np.repeat(groups[1], positions))
+    values, vectors, projected, solver = _filter(
+        Z, patch_labels, groups, patch_weight, n_components, selection, eig_solver, solver_random_state, n_threads)
+    del Z
+    maps = average_pool(projected.reshape(n, geometry.out_height, geometry.out_width, -1), pool)
+    if verbose:
+        print(f"[LoFi] convolutional layer: {positions} positions x {n} images, width {width}, "
+              f"kept {vectors.shape[1]} ({solver}), output {maps[0].size} features")
+    return {"weights": weights, "normalizer": normalizer, "components": vectors, "eigenvalues": values,
+            "eig_solver": solver, "H": maps.reshape(n, -1)}
+
+
+def transform_conv(X, geometry, weights, normalizer, components, activation, degree, pool, n_threads=1):
+    """Feature maps of new images, by blocks of images that fit ``working_memory``."""
+
+    def replay(images):
+        Z = lift(PatchRows(images, geometry, n_threads).take(slice(None)), weights, normalizer, activation, degree,
+                 n_threads)
+        maps = (Z @ components).reshape(images.shape[0], geometry.out_height, geometry.out_width, -1)
+        return average_pool(maps, pool).reshape(images.shape[0], -1)
+
+    return map_row_blocks(replay, X, geometry.positions * max(weights.shape[1], geometry.patch_size))
 
 
 # Whitening floor: eigenvalues of the layer kernel G below WHITENING_FLOOR times

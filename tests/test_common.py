@@ -4,6 +4,7 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_lofi import (
+    ConvLoFiTransformer,
     DeepNNGPClassifier,
     DeepNNGPRegressor,
     KernelLoFiClassifier,
@@ -23,6 +24,7 @@ from sklearn_lofi import (
 # those instances are not listed here.
 ESTIMATORS = [
     LoFiTransformer(width=64, n_components=4, random_state=0),
+    ConvLoFiTransformer(patch_size=3, width=32, n_components=4, random_state=0),
     NeuralLoFiClassifier(width=64, n_components=4, head_width=128, random_state=0),
     NeuralLoFiRegressor(width=64, n_components=4, head_width=128, alpha=1e-3, random_state=0),
     RandomFeatureBaselineClassifier(width=64, head_width=128, random_state=0),
