@@ -13,10 +13,14 @@ RESULTS = os.path.join(BENCHMARKS, "results")
 
 SMALL_VERSIONS = {
     "alternatives.py": ["--quick"],
+    "cifar10.py": ["--quick"],
     "convergence.py": ["--quick"],
+    "convolutional.py": ["--quick"],
     "defaults_table.py": [f"K=32={os.path.join(RESULTS, 'l1k32.json')}", f"K=64={os.path.join(RESULTS, 'l1k64.json')}"],
     "eigensolvers.py": ["--quick"],
+    "emergence.py": ["--quick"],
     "floor.py": ["--quick"],
+    "hierarchy.py": ["--quick"],
     "kernel_cost.py": ["--quick"],
     "kernels.py": ["--quick"],
     "memory.py": ["--quick"],
@@ -27,6 +31,10 @@ SMALL_VERSIONS = {
     "scaling.py": ["--quick"],
     "speedup.py": ["--quick"],
 }
+
+# Scripts that read the shared CIFAR-10 files and cannot run without them.
+CIFAR10 = os.path.join(os.path.dirname(ROOT), "shared", "data", "cifar10")
+NEEDS_CIFAR10 = {"cifar10.py"}
 
 
 def test_every_benchmark_has_a_small_version():
@@ -40,6 +48,8 @@ def test_small_version_runs(script, tmp_path):
     if script == "speedup.py" and subprocess.run(["git", "-C", ROOT, "cat-file", "-e", "2800233^{commit}"],
                                                  capture_output=True).returncode != 0:
         pytest.skip("not a git checkout with the foundation commit")
+    if script in NEEDS_CIFAR10 and not os.path.isdir(CIFAR10):
+        pytest.skip(f"the shared CIFAR-10 files are not at {CIFAR10}")
     json_path = tmp_path / "out.json"
     with open(os.path.join(BENCHMARKS, script)) as handle:
         writes_json = '"--json"' in handle.read()
