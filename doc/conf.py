@@ -1,17 +1,26 @@
 """Sphinx configuration of the sklearn_lofi documentation.
 
-Build with ``python -m sphinx -b html doc doc/_build/html`` from the repository
-root. The build needs no network: cross-references to other projects'
-documentation (intersphinx) are off unless ``SKLEARN_LOFI_INTERSPHINX=1``.
+Build from the repository root with::
+
+    python -m sphinx -b html doc doc/_build/html                    # runs the example gallery
+    python -m sphinx -b html -D plot_gallery=0 doc doc/_build/html  # fast: examples shown, not run
+
+The build needs no network: cross-references to other projects' documentation
+(intersphinx) are off unless ``SKLEARN_LOFI_INTERSPHINX=1``.
 """
 
 import os
 import re
 import sys
 from datetime import date
+from pathlib import Path
 
-# Document the source tree next to this folder, installed or not.
-sys.path.insert(0, os.path.abspath(".."))
+DOC_DIR = Path(__file__).resolve().parent
+
+# Document the source tree next to this folder, installed or not; the folder
+# itself is importable so that sphinx-gallery can load ``conf.GalleryOrder``.
+sys.path.insert(0, str(DOC_DIR.parent))
+sys.path.insert(0, str(DOC_DIR))
 
 import sklearn_lofi  # noqa: E402
 
@@ -27,6 +36,7 @@ extensions = [
     "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
     "numpydoc",
+    "sphinx_gallery.gen_gallery",
 ]
 
 templates_path = ["_templates"]
@@ -70,8 +80,86 @@ def _plain_foreign_roles(app, what, name, obj, options, lines):
         lines[i] = _FOREIGN_ROLE.sub(lambda m: m.group(1) or f"``{m.group(2)}``", line)
 
 
+# -- example gallery (sphinx-gallery) ----------------------------------------
+class GalleryOrder:
+    """Sort key of the gallery: from the first fit to the paper's experiments.
+
+    Examples not named here follow, by file name. sphinx-gallery needs the key
+    by its import path (a class object in the configuration could not be
+    cached), hence ``"conf.GalleryOrder"`` below.
+    """
+
+    ORDER = ("plot_quickstart.py", "plot_grid_search.py", "plot_spectrum.py", "plot_emergence.py",
+             "plot_cifar10.py", "plot_filters.py")
+
+    def __init__(self, src_dir):
+        self.src_dir = src_dir
+
+    def __call__(self, filename):
+        name = os.path.basename(filename)
+        rank = self.ORDER.index(name) if name in self.ORDER else len(self.ORDER)
+        return f"{rank:03d}{name}"
+
+    def __repr__(self):
+        return "GalleryOrder"
+
+
+# ``-D plot_gallery=0`` renders the examples without running them (the test
+# suite runs each script on its own); the default runs every example and
+# fails the build if one raises. Nothing here reaches the network: the links
+# from example code to the API pages are resolved locally.
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": re.escape(os.sep) + "plot_",
+    "within_subsection_order": "conf.GalleryOrder",
+    "image_scrapers": ("matplotlib",),
+    "doc_module": ("sklearn_lofi",),
+    "backreferences_dir": "gen_modules/backreferences",
+    "remove_config_comments": True,
+    "download_all_examples": False,
+    "show_memory": False,
+}
+
+
+# -- pages of the paper's experiments ----------------------------------------
+# doc/paper.rst lists the experiment pages (doc/paper/*.rst) in reading order,
+# then ``paper/*`` for any page not named. Pages are written one by one: an
+# entry that would add no page (its file does not exist yet, or the glob finds
+# nothing that is not already listed) is left out of the table of contents,
+# and the build log says so, instead of failing the build with a warning.
+_TOCTREE_ENTRY = re.compile(r"^\s+(paper/[\w*-]+)\s*$")
+
+
+def _drop_unwritten_paper_pages(app, docname, source):
+    if docname != "paper":
+        return
+    from sphinx.util import logging
+
+    listed, kept = set(), []
+    for line in source[0].splitlines(keepends=True):
+        match = _TOCTREE_ENTRY.match(line)
+        if match:
+            pages = {p.relative_to(DOC_DIR).with_suffix("").as_posix()
+                     for p in DOC_DIR.glob(match.group(1) + ".rst")} - listed
+            if not pages:
+                logging.getLogger(__name__).info("paper.rst: %r adds no page yet; left out of the toctree",
+                                                 match.group(1))
+                continue
+            listed |= pages
+        kept.append(line)
+    source[0] = "".join(kept)
+
+
+def _reread_paper_page(app, env, added, changed, removed):
+    # Its table of contents depends on which pages exist, not only on its text.
+    return ["paper"] if "paper" in env.found_docs else []
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", _plain_foreign_roles)
+    app.connect("source-read", _drop_unwritten_paper_pages)
+    app.connect("env-get-outdated", _reread_paper_page)
 
 
 # -- HTML -------------------------------------------------------------------
