@@ -14,12 +14,27 @@ fresh rows, and the feature recovery of each Neural LoFi model: the fraction of
 the variance of the hidden features ``h`` (and of their y-relevant part)
 explained by a linear regression on the first filtered layer's features.
 
+The infinite-width limits of the two Neural LoFi models
+(``KernelLoFiRegressor``: width and head width to infinity) run, like the
+deep NNGP, up to ``--nngp-max`` rows (their cost grows as n^3); they tell a
+finite-width effect from one of the filter itself.
+
 Model names count layers as the paper does (every random lift is a layer):
 ``n_layers=1`` (one filtered layer, then the random-feature head) is a
-2-layer model, ``n_layers=2`` a 3-layer one. Run from the repository root::
+2-layer model, ``n_layers=2`` a 3-layer one. Run from the repository root
+(all eight models, about 75 minutes on 2 cores)::
 
     python benchmarks/hierarchy.py --json benchmarks/results/hierarchy.json \\
         --plot doc/_static/hierarchy.png
+
+The stored results were made in two runs with the same settings, the six
+finite and deep-NNGP models first and then, with ``--models "kernel LoFi, 2
+layers;kernel LoFi, 3 layers" --json benchmarks/results/hierarchy_kernel.json``,
+the kernel ones; every fit depends only on its seed and n, so the split gives
+the numbers of one run. Their tables and figure together::
+
+    python benchmarks/hierarchy.py --load benchmarks/results/hierarchy.json \\
+        benchmarks/results/hierarchy_kernel.json --plot doc/_static/hierarchy.png
 """
 
 import argparse
@@ -29,7 +44,13 @@ import time
 
 import numpy as np
 
-from sklearn_lofi import DeepNNGPRegressor, LoFiTransformer, NeuralLoFiRegressor, RandomFeatureBaselineRegressor
+from sklearn_lofi import (
+    DeepNNGPRegressor,
+    KernelLoFiRegressor,
+    LoFiTransformer,
+    NeuralLoFiRegressor,
+    RandomFeatureBaselineRegressor,
+)
 from sklearn_lofi.datasets import hidden_features, make_quadratic_of_quadratics
 
 
@@ -86,6 +107,14 @@ def build_models(args):
             lambda s: RandomFeatureBaselineRegressor(n_layers=2, random_state=s, **shape), False, None),
         "deep NNGP, 2 layers": (lambda s: DeepNNGPRegressor(n_layers=1, degree=degree), False, args.nngp_max),
         "deep NNGP, 3 layers": (lambda s: DeepNNGPRegressor(n_layers=2, degree=degree), False, args.nngp_max),
+        # the infinite-width limits of the two Neural LoFi models (width and head width to infinity)
+        "kernel LoFi, 2 layers": (
+            lambda s: KernelLoFiRegressor(n_layers=1, n_components=args.components, degree=degree, random_state=s),
+            False, args.nngp_max),
+        "kernel LoFi, 3 layers": (
+            lambda s: KernelLoFiRegressor(n_layers=2, n_components=[args.components, args.components2],
+                                          degree=degree, random_state=s),
+            False, args.nngp_max),
     }
 
 
@@ -145,6 +174,8 @@ def summarise(records, key):
 
 def print_table(records, key, title):
     table = summarise(records, key)
+    if not table:
+        return
     ns = sorted({n for by_n in table.values() for n in by_n})
     print(f"\n{title} (mean ± std over seeds)")
     print(f"{'model':<22}" + "".join(f"{n:>15}" for n in ns))
@@ -175,7 +206,7 @@ def plot(records, path, args):
 
     fig, (ax_mse, ax_rec) = plt.subplots(1, 2, figsize=(11, 4.2))
     styles = {"Neural LoFi": dict(marker="o"), "lazy RF": dict(marker="s", linestyle="--"),
-              "deep NNGP": dict(marker="^", linestyle=":")}
+              "deep NNGP": dict(marker="^", linestyle=":"), "kernel LoFi": dict(marker="v", linestyle="-.")}
     for model, by_n in summarise(records, "nmse").items():
         ns = np.array(list(by_n))
         mean, std = np.array([by_n[n][0] for n in ns]), np.array([by_n[n][1] for n in ns])
@@ -200,7 +231,8 @@ def plot(records, path, args):
     ax_rec.set_xlabel("training size n")
     ax_rec.set_ylabel(f"R² of h from the first layer's K = {args.components} features")
     ax_rec.set_title("feature recovery (first filtered layer, test rows)")
-    ax_rec.legend(fontsize=8)
+    if ax_rec.get_legend_handles_labels()[0]:  # a run of kernel or lazy models only has no recovery to show
+        ax_rec.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     print(f"figure written to {path}")
@@ -222,7 +254,9 @@ def main(argv=None):
     parser.add_argument("--components2", type=int, default=24, help="K of the second filtered layer")
     parser.add_argument("--nngp-max", type=int, default=4000, help="largest n for the O(n^3) deep NNGP")
     parser.add_argument("--models", default="", help="';'-separated subset of the model names")
-    parser.add_argument("--load", help="skip the fits: print the tables and draw the figure of a stored JSON file")
+    parser.add_argument("--load", nargs="+", metavar="JSON",
+                        help="skip the fits: print the tables and draw the figure of stored JSON files (their "
+                             "records together; runs of other models with the same settings)")
     parser.add_argument("--quick", action="store_true", help="tiny grid, a smoke test (< 45 s)")
     parser.add_argument("--json", help="write the measurements to this JSON file")
     parser.add_argument("--plot", help="write the figure to this PNG file")
@@ -233,12 +267,17 @@ def main(argv=None):
         args.width, args.head_width, args.components, args.components2, args.nngp_max = 400, 600, 12, 12, 1200
     stored = None
     if args.load:
-        with open(args.load) as f:
-            stored = json.load(f)
-        for key, value in stored["settings"].items():  # the header and the figure follow the stored run
-            if key not in ("load", "quick"):
+        runs = []
+        for path in args.load:
+            with open(path) as f:
+                runs.append(json.load(f))
+            print(f"measurements of: {runs[-1]['command']}")
+        for key, value in runs[0]["settings"].items():  # the header and the figure follow the stored runs
+            if key not in ("load", "quick", "models"):
+                if any(run["settings"].get(key) != value for run in runs):
+                    parser.error(f"the stored runs differ in {key!r}")
                 setattr(args, key, value)
-        print(f"measurements of: {stored['command']}")
+        stored = {"records": [record for run in runs for record in run["records"]]}
     print(f"d = {args.d}, m = {args.hidden}, noise = {args.noise}, P = {args.width}, head = {args.head_width}, "
           f"degree = {args.degree or 'full ReLU'}, "
           f"K = ({args.components}, {args.components2}), {args.seeds} seeds, {args.n_test} test rows")

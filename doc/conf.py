@@ -122,44 +122,8 @@ sphinx_gallery_conf = {
 }
 
 
-# -- pages of the paper's experiments ----------------------------------------
-# doc/paper.rst lists the experiment pages (doc/paper/*.rst) in reading order,
-# then ``paper/*`` for any page not named. Pages are written one by one: an
-# entry that would add no page (its file does not exist yet, or the glob finds
-# nothing that is not already listed) is left out of the table of contents,
-# and the build log says so, instead of failing the build with a warning.
-_TOCTREE_ENTRY = re.compile(r"^\s+(paper/[\w*-]+)\s*$")
-
-
-def _drop_unwritten_paper_pages(app, docname, source):
-    if docname != "paper":
-        return
-    from sphinx.util import logging
-
-    listed, kept = set(), []
-    for line in source[0].splitlines(keepends=True):
-        match = _TOCTREE_ENTRY.match(line)
-        if match:
-            pages = {p.relative_to(DOC_DIR).with_suffix("").as_posix()
-                     for p in DOC_DIR.glob(match.group(1) + ".rst")} - listed
-            if not pages:
-                logging.getLogger(__name__).info("paper.rst: %r adds no page yet; left out of the toctree",
-                                                 match.group(1))
-                continue
-            listed |= pages
-        kept.append(line)
-    source[0] = "".join(kept)
-
-
-def _reread_paper_page(app, env, added, changed, removed):
-    # Its table of contents depends on which pages exist, not only on its text.
-    return ["paper"] if "paper" in env.found_docs else []
-
-
 def setup(app):
     app.connect("autodoc-process-docstring", _plain_foreign_roles)
-    app.connect("source-read", _drop_unwritten_paper_pages)
-    app.connect("env-get-outdated", _reread_paper_page)
 
 
 # -- HTML -------------------------------------------------------------------
