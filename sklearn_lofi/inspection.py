@@ -49,8 +49,22 @@ def _check_matplotlib(caller):
 def _new_axes(n_axes, width, height):
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, n_axes, figsize=(width * n_axes, height), squeeze=False)
+    # constrained layout keeps the axis labels inside the figure when it is saved as it is
+    fig, axes = plt.subplots(1, n_axes, figsize=(width * n_axes, height), squeeze=False, layout="constrained")
     return fig, axes[0]
+
+
+def _check_spectrum_kind(kind):
+    if kind not in ("sorted", "hist"):
+        raise ValueError(f"kind must be 'sorted' or 'hist'; got {kind!r}.")
+
+
+def _check_filter_layout(n_cols, scaling):
+    if scaling not in ("symmetric", "minmax"):
+        raise ValueError(f"scaling must be 'symmetric' or 'minmax'; got {scaling!r}.")
+    if n_cols is not None and not (isinstance(n_cols, (int, np.integer)) and not isinstance(n_cols, bool)
+                                   and n_cols >= 1):
+        raise ValueError(f"n_cols must be a positive int or None; got {n_cols!r}.")
 
 
 def _as_axes(ax, n_axes, caller):
@@ -266,8 +280,7 @@ class SpectrumDisplay:
             The display, with ``figure_``, ``ax_``, ``axes_`` and the artists.
         """
         _check_matplotlib(f"{type(self).__name__}.plot")
-        if kind not in ("sorted", "hist"):
-            raise ValueError(f"kind must be 'sorted' or 'hist'; got {kind!r}.")
+        _check_spectrum_kind(kind)
         n_panels = len(self.layers)
         if ax is None:
             fig, axes = _new_axes(n_panels, 4.8, 3.6)
@@ -431,6 +444,7 @@ class SpectrumDisplay:
         _check_matplotlib(caller)
         if not (isinstance(n_shuffles, (int, np.integer)) and not isinstance(n_shuffles, bool) and n_shuffles >= 0):
             raise ValueError(f"n_shuffles must be a non-negative int; got {n_shuffles!r}.")
+        _check_spectrum_kind(kind)  # before the spectra are computed
         model, X = _final_step(estimator, X, caller, _SPECTRUM_ESTIMATORS,
                                "LoFiTransformer, NeuralLoFiClassifier or NeuralLoFiRegressor")
         n_layers = len(model.random_weights_)
@@ -653,8 +667,7 @@ class FilterDisplay:
             The display, with ``figure_``, ``ax_``, ``axes_`` and ``images_``.
         """
         _check_matplotlib(f"{type(self).__name__}.plot")
-        if scaling not in ("symmetric", "minmax"):
-            raise ValueError(f"scaling must be 'symmetric' or 'minmax'; got {scaling!r}.")
+        _check_filter_layout(n_cols, scaling)
         blocks = [(self.operator, np.asarray(self.filters), np.asarray(self.eigenvalues).reshape(-1))]
         if self.label_free_filters is not None:
             blocks.append(("label-free", np.asarray(self.label_free_filters),
@@ -664,8 +677,6 @@ class FilterDisplay:
             raise ValueError("FilterDisplay has no filters to plot.")
         if n_cols is None:
             n_cols = min(widest, 9)
-        if not (isinstance(n_cols, (int, np.integer)) and n_cols >= 1):
-            raise ValueError(f"n_cols must be a positive int; got {n_cols!r}.")
         block_rows = [max(1, -(-len(filters) // n_cols)) for _, filters, _ in blocks]
         n_rows = sum(block_rows)
         if ax is None:
@@ -767,6 +778,7 @@ class FilterDisplay:
         _check_matplotlib(caller)
         if not (isinstance(n_filters, (int, np.integer)) and not isinstance(n_filters, bool) and n_filters >= 1):
             raise ValueError(f"n_filters must be a positive int; got {n_filters!r}.")
+        _check_filter_layout(n_cols, scaling)  # before the label-free fit, which may take a while
         model, X = _image_step(estimator, X, caller)
         operator = model.get_params(deep=False)["operator"]
         filters, values = np.asarray(model.filters_), _first_layer_values(model.eigenvalues_)

@@ -350,6 +350,43 @@ def test_filter_display_errors():
         FilterDisplay.from_estimator(FakeConv().fit(X, y), X, y, scaling="log")
 
 
+def test_plot_options_are_checked_before_any_fit_or_spectrum(monkeypatch, cancer):
+    # A bad plotting option must fail at once, not after the label-free refit
+    # (FilterDisplay) or the shuffled-label spectra (SpectrumDisplay).
+    import sklearn_lofi.inspection as inspection
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("work started before the options were checked")
+
+    X, y = np.zeros((4, 108)), np.array([0, 1, 0, 1])
+    conv = FakeConv().fit(X, y)
+    monkeypatch.setattr(inspection, "clone", must_not_run)
+    for bad in [dict(n_cols=0), dict(n_cols=2.5), dict(n_cols=True), dict(scaling="abs")]:
+        with pytest.raises(ValueError, match="n_cols" if "n_cols" in bad else "scaling"):
+            FilterDisplay.from_estimator(conv, X, y, **bad)
+    X, y = cancer
+    model = LoFiTransformer(width=16, n_components=2, random_state=0).fit(X, y)
+    monkeypatch.setattr(inspection, "_final_step", must_not_run)
+    with pytest.raises(ValueError, match="kind must be 'sorted' or 'hist'"):
+        SpectrumDisplay.from_estimator(model, X, y, kind="bars")
+
+
+@pytest.mark.parametrize("kind", ["sorted", "hist"])
+def test_new_figure_keeps_its_axis_labels_inside(cancer, kind):
+    X, y = cancer
+    model = LoFiTransformer(width=16, n_components=2, random_state=0).fit(X, y)
+    fig = SpectrumDisplay.from_estimator(model, X, y, n_shuffles=1, random_state=0, kind=kind).figure_
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    box = fig.bbox
+    for axis in fig.axes:
+        for label in (axis.xaxis.label, axis.yaxis.label):
+            extent = label.get_window_extent(renderer)
+            assert label.get_text()
+            assert box.x0 <= extent.x0 and extent.x1 <= box.x1 and box.y0 <= extent.y0 and extent.y1 <= box.y1, (
+                label.get_text(), extent, box)
+
+
 def test_filter_display_on_a_real_conv_model_of_digits():
     from sklearn_lofi import ConvLoFiTransformer
 
