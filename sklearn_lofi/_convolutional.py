@@ -117,14 +117,14 @@ class ConvLoFiTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Tar
         in (dy, dx, channel) order.
     normalizer_ : float
         Root-mean-square patch norm ``c`` of the training images.
-    components_ : ndarray of shape (width, n_components_)
+    components_ : ndarray of shape (width, ``n_components_``)
         The 1 x 1 filter ``V``: kept directions of the operator.
-    eigenvalues_ : ndarray of shape (n_components_,)
+    eigenvalues_ : ndarray of shape (``n_components_``,)
         Their signed eigenvalues (scalar labels), or singular values of the
         correlation-tensor unfolding (vector labels).
     n_components_ : int
         Number of filters kept.
-    filters_ : ndarray of shape (n_components_, patch_height, patch_width, channels)
+    filters_ : ndarray of shape (``n_components_``, patch_height, patch_width, channels)
         Each kept direction's linear part in patch space,
         ``W V / (c sqrt(P))``: the patch whose correlation gives the output
         channel for ``activation="identity"``, and its degree-1 Hermite part
@@ -293,7 +293,7 @@ class ConvLoFiTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Tar
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, prod(output_shape_))
+        X_new : ndarray of shape (n_samples, ``prod(output_shape_)``)
             Same as ``fit(X, y).transform(X)``, without lifting twice.
         """
         return self._fit(X, y, sample_weight)
@@ -308,7 +308,7 @@ class ConvLoFiTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Tar
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, prod(output_shape_))
+        X_new : ndarray of shape (n_samples, ``prod(output_shape_)``)
             The (pooled) maps, flattened in (height, width, channel) order, in
             the dtype of ``X``.
         """

@@ -67,6 +67,19 @@ def test_every_public_estimator_has_a_runnable_example(obj):
 
 
 @pytest.mark.parametrize("obj", PUBLIC_OBJECTS)
+def test_every_public_object_is_in_the_api_reference(obj):
+    # An autosummary entry under the right ``currentmodule`` gives it a page that references can reach.
+    current, listed = None, set()
+    for line in (ROOT / "doc" / "api.rst").read_text().splitlines():
+        if line.startswith(".. currentmodule::"):
+            current = line.split("::")[1].strip()
+        elif line.startswith("   ") and line.strip().isidentifier():
+            listed.add(f"{current}.{line.strip()}")
+    namespace = next(m for m in reversed(PUBLIC_NAMESPACES) if obj.__name__ in importlib.import_module(m).__all__)
+    assert f"{namespace}.{obj.__name__}" in listed, f"{namespace}.{obj.__name__} is not in doc/api.rst"
+
+
+@pytest.mark.parametrize("obj", PUBLIC_OBJECTS)
 def test_numpydoc_parameters_match_signatures(obj):
     docscrape = pytest.importorskip("numpydoc.docscrape")
     doc = docscrape.ClassDoc(obj) if inspect.isclass(obj) else docscrape.FunctionDoc(obj)
