@@ -176,6 +176,9 @@ class TargetLabelsMixin:
             if y.ndim != 1:
                 raise ValueError(f"target_type={target_type!r} needs a 1-D y; got shape {y.shape}.")
             classes, _, one_hot = encode_classes(y, sample_weight, type(self).__name__)
+            if target_type == "binary" and classes.size != 2:
+                raise ValueError(f"target_type='binary' needs exactly 2 classes in y; got {classes.size}. "
+                                 "Use target_type='multiclass' or 'auto'.")
             self.classes_ = classes
             labels = 2.0 * one_hot[:, 1:] - 1.0 if classes.size == 2 else one_hot
         return operator_labels(labels, sample_weight, self.label_centering)

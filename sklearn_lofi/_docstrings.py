@@ -91,7 +91,9 @@ _PARAMETERS = {
         How ``y`` becomes the operator's labels: a +-1 scalar for binary
         targets, one-hot columns for multi-class ones, the values themselves
         for continuous (single or multi-output) ones. ``"auto"`` infers it
-        with :func:`sklearn.utils.multiclass.type_of_target`.""",
+        with :func:`sklearn.utils.multiclass.type_of_target`. ``"binary"``
+        needs exactly two classes; two classes are coded +-1 whatever the
+        setting.""",
     "random_state": """random_state : int, RandomState instance or None, default=None
         Seeds the random lifts (and the ARPACK start vector). Pass an int for
         reproducible results. ``None`` draws fresh randomness and never touches

@@ -13,6 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_lofi import (
+    ConvLoFiTransformer,
     LoFiTransformer,
     NeuralLoFiClassifier,
     NeuralLoFiRegressor,
@@ -572,3 +573,16 @@ def test_high_degree_survives_outlying_rows(degree):
     X, y = load_breast_cancer(return_X_y=True)
     X = StandardScaler().fit_transform(X)
     assert NeuralLoFiClassifier(degree=degree, width=256, head_width=512, random_state=0).fit(X, y).score(X, y) > 0.95
+
+
+@pytest.mark.parametrize("make", [
+    lambda **kw: LoFiTransformer(width=32, n_components=2, random_state=0, **kw),
+    lambda **kw: ConvLoFiTransformer(image_shape=(2, 2), patch_size=2, width=8, n_components=2, random_state=0, **kw),
+], ids=["LoFiTransformer", "ConvLoFiTransformer"])
+def test_binary_target_type_needs_two_classes(make):
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(ValueError, match="target_type='binary' needs exactly 2 classes in y; got 3"):
+        make(target_type="binary").fit(X, y)
+    # the same labels as multiclass, and two of the classes as binary, are fine
+    assert make(target_type="multiclass").fit(X, y).classes_.tolist() == [0, 1, 2]
+    assert make(target_type="binary").fit(X[y > 0], y[y > 0]).classes_.tolist() == [1, 2]
