@@ -1,10 +1,9 @@
 """CIFAR-10 animal versus vehicle: Neural LoFi against its lazy baselines.
 
-The paper's main real-data comparison (method digest, section 7 E1 and
-section 10 item 12): binary CIFAR-10, vehicles (airplane, automobile, ship,
-truck) = +1 against animals = -1, regression on the +-1 targets; test MSE of
-the predictions and test error of their sign (a prediction >= 0 counts as
-vehicle).
+The paper's main real-data comparison (doc/paper/cifar10.rst): binary
+CIFAR-10, vehicles (airplane, automobile, ship, truck) = +1 against animals
+= -1, regression on the +-1 targets; test MSE of the predictions and test
+error of their sign (a prediction >= 0 counts as vehicle).
 
 Data: ``sklearn_lofi.datasets.load_cifar10`` on the offline files
 (``--data``; by default ``<repo>/../shared/data/cifar10``). For each training
@@ -242,10 +241,11 @@ def plot(table, sizes, path):
             color, marker = styles[name]
             ax.errorbar(sizes, mean, yerr=np.nan_to_num(sem), color=color, marker=marker, capsize=3, label=name)
         if metric == "error":
-            for n, entries in ORIENTATION.items():
-                for i, value in enumerate(entries.values()):
+            shown = [n for n in ORIENTATION if n in sizes]  # only at training sizes of this run
+            for n in shown:
+                for i, value in enumerate(ORIENTATION[n].values()):
                     ax.plot([n], [100 * value], marker="x", color="k", linestyle="none",
-                            label="follow-up repo (orientation)" if (n, i) == (500, 0) else None)
+                            label="follow-up repo (orientation)" if (n, i) == (shown[0], 0) else None)
         ax.set_xscale("log")
         ax.set_xticks(sizes)
         ax.set_xticklabels([str(n) for n in sizes])

@@ -341,7 +341,7 @@ def theory_thresholds(target, centring):
 
 
 def heuristics(theta, second_moment=1.0):
-    """Digest 6.2: bulk half-width 2 sqrt(E[t^2] d / n) against the spike theta (and the Wigner-type BBP)."""
+    """The usual estimate: bulk half-width 2 sqrt(E[t^2] d / n) against the spike theta (and the Wigner-type BBP)."""
     return {"theta": theta, "edge_crossing": 4 * second_moment / theta**2, "wigner_bbp": second_moment / theta**2}
 
 
@@ -666,7 +666,7 @@ def plot(result, path):
             picked = [s for s in result["unbalanced"] if s["d"] == d and s["label_centering"] == centring]
             ax.plot([s["alpha"] for s in picked], [s["fraction_top_negative"] for s in picked], color=colours[d],
                     ls=style, marker="o" if centring else "x", ms=3, label=f"d={d}, centring={centring}")
-    ax.set_title("unbalanced: fraction of seeds with a negative kept eigenvalue", fontsize=9)
+    ax.set_title("unbalanced: share of seeds with kept eigenvalue < 0", fontsize=9)
     for ax in axes[:, 3]:
         ax.set_xscale("log")
         ax.grid(True, which="both", alpha=0.3)

@@ -10,9 +10,10 @@ small decoded CIFAR-10 subset with :func:`sklearn_lofi.datasets.load_cifar10`
 :class:`~sklearn_lofi.RandomFeatureBaselineRegressor`, on +-1 targets, and
 compare their test error (sign of the prediction) and test MSE.
 
-The data files are not part of the package: this example looks for the
-project's shared data folder (``shared/data/cifar10`` beside the repository)
-and prints a message instead of running when it is not there. The full
+The data files are not part of the package: this example reads the folder
+named by the environment variable ``SKLEARN_LOFI_CIFAR10``, or finds the
+project's shared data folder (``shared/data/cifar10`` beside the repository),
+and prints a message instead of running when neither is there. The full
 comparison, with the deep NNGP and more training sizes, is the benchmark
 ``benchmarks/cifar10.py``.
 """
@@ -20,8 +21,10 @@ comparison, with the deep NNGP and more training sizes, is the benchmark
 # %%
 # Find and load the data
 # ----------------------
-# The folder is searched for from the current directory upwards (the
-# examples run from the repository root or from ``examples/``).
+# The files are not part of the package. The folder is the environment
+# variable ``SKLEARN_LOFI_CIFAR10`` if it is set, else the project's shared
+# data folder, looked for above this script and above the current folder.
+import os
 from pathlib import Path
 from time import perf_counter
 
@@ -30,18 +33,24 @@ import numpy as np
 from sklearn_lofi.datasets import load_cifar10
 
 
-def find_cifar10(start=None):
-    for folder in [Path(start or Path.cwd()).resolve(), *Path(start or Path.cwd()).resolve().parents]:
-        candidate = folder / "shared" / "data" / "cifar10"
-        if (candidate / "cifar10_small_uint8.npz").is_file():
-            return candidate
+def find_cifar10():
+    """The CIFAR-10 folder: ``$SKLEARN_LOFI_CIFAR10``, else ``shared/data/cifar10`` above this script or here."""
+    if os.environ.get("SKLEARN_LOFI_CIFAR10"):
+        return Path(os.environ["SKLEARN_LOFI_CIFAR10"])
+    starts = [Path.cwd().resolve()]
+    if "__file__" in globals():  # not set when the code is pasted into a console
+        starts.insert(0, Path(__file__).resolve().parent)
+    for start in starts:
+        for folder in (start, *start.parents):
+            if (folder / "shared" / "data" / "cifar10" / "cifar10_small_uint8.npz").is_file():
+                return folder / "shared" / "data" / "cifar10"
     return None
 
 
 DATA = find_cifar10()
 if DATA is None:
-    print("CIFAR-10 files not found (looked for shared/data/cifar10 in the current folder and its parents); "
-          "skipping this example.")
+    print("CIFAR-10 files not found: set SKLEARN_LOFI_CIFAR10 to the folder of cifar10_small_uint8.npz "
+          "(looked for shared/data/cifar10 above this script and the current folder); skipping this example.")
 else:
     train = load_cifar10(DATA, source="npz", animal_vs_vehicle=True)
     test = load_cifar10(DATA, split="test", source="npz", animal_vs_vehicle=True)

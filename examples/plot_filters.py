@@ -21,6 +21,7 @@ filters are those of the patch operator up to a distortion of order
 # %%
 # Digits: 0-4 against 5-9, 3 x 3 patches
 # --------------------------------------
+import os
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -74,22 +75,26 @@ print("closest label-free filter (1-based) and |cosine| of each signed filter:",
 from sklearn_lofi.datasets import load_cifar10
 
 
-def find_cifar10_subset():
-    roots = [Path.cwd(), Path.cwd().parent]
-    if "__file__" in globals():
-        roots.insert(0, Path(__file__).resolve().parents[1])
-    for root in roots:
-        path = root.parent / "shared" / "data" / "cifar10" / "cifar10_small_uint8.npz"
-        if path.is_file():
-            return path
+def find_cifar10():
+    """The CIFAR-10 folder: ``$SKLEARN_LOFI_CIFAR10``, else ``shared/data/cifar10`` above this script or here."""
+    if os.environ.get("SKLEARN_LOFI_CIFAR10"):
+        return Path(os.environ["SKLEARN_LOFI_CIFAR10"])
+    starts = [Path.cwd().resolve()]
+    if "__file__" in globals():  # not set when the code is pasted into a console
+        starts.insert(0, Path(__file__).resolve().parent)
+    for start in starts:
+        for folder in (start, *start.parents):
+            if (folder / "shared" / "data" / "cifar10" / "cifar10_small_uint8.npz").is_file():
+                return folder / "shared" / "data" / "cifar10"
     return None
 
 
-path = find_cifar10_subset()
-if path is None:
-    print("CIFAR-10 subset not found (../shared/data/cifar10/cifar10_small_uint8.npz): skipped")
+folder = find_cifar10()
+if folder is None:
+    print("CIFAR-10 files not found: set SKLEARN_LOFI_CIFAR10 to the folder of cifar10_small_uint8.npz "
+          "(looked for shared/data/cifar10 above this script and the current folder); skipping.")
 else:
-    images, is_vehicle = load_cifar10(path, source="npz", animal_vs_vehicle=True, n_samples=1000, random_state=0,
+    images, is_vehicle = load_cifar10(folder, source="npz", animal_vs_vehicle=True, n_samples=1000, random_state=0,
                                       return_X_y=True)
     images = images / 255.0
     cifar_conv = ConvLoFiTransformer(image_shape=(32, 32, 3), patch_size=3, stride=4, width=1024, n_components=9,
