@@ -1,8 +1,11 @@
 """The offline CIFAR-10 reader: the decoded subset, JPEG archives (built here and shipped), errors."""
 
 import builtins
+import gzip
 import io
+import re
 import tarfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -208,12 +211,27 @@ def test_folder_without_the_files(tmp_path):
 def test_file_of_another_kind(tmp_path):
     text = tmp_path / "cifar10_small_uint8.npz"
     text.write_text("not an archive")
-    with pytest.raises(ValueError, match="neither the decoded subset"):
+    with pytest.raises(ValueError, match="not a recognised CIFAR-10 file: it is neither the decoded subset"):
         load_cifar10(text)
-    other = tmp_path / "other.npz"
-    np.savez(other, a=np.zeros(3))
-    with pytest.raises(ValueError, match="neither the decoded subset"):
-        load_cifar10(other)
+    # the same file in a folder is not taken for the decoded subset either
+    with pytest.raises(ValueError, match="cifar10_small_uint8.npz' is not a recognised"):
+        load_cifar10(tmp_path, source="npz")
+    empty = tmp_path / "empty.bin"
+    empty.write_bytes(b"")
+    with pytest.raises(ValueError, match=r"'.*empty.bin' is not a recognised CIFAR-10 file \(it is empty\)"):
+        load_cifar10(empty)
+    # gzip-compressed, but not a tar archive (a compressed table, say)
+    table = tmp_path / "table.tsv.gz"
+    with gzip.open(table, "wt") as stream:
+        stream.write("a\tb\n" * 300)
+    with pytest.raises(ValueError, match="table.tsv.gz' is not a recognised CIFAR-10 file"):
+        load_cifar10(table)
+    # a zip without NumPy arrays
+    archive = tmp_path / "notes.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("notes.txt", "hello")
+    with pytest.raises(ValueError, match="notes.zip' is not a recognised CIFAR-10 file"):
+        load_cifar10(archive)
 
 
 def test_source_must_match_the_file(tiny_tar):
@@ -251,3 +269,177 @@ def test_bad_parameters(tiny_tar, kwargs):
     path, _ = tiny_tar
     with pytest.raises(ValueError):
         load_cifar10(path, **kwargs)
+
+
+# --------------------------------------------------------------------------- damaged or malformed files
+
+def _npz(path, **arrays):
+    np.savez(path, **arrays)
+    return path
+
+
+def _valid_arrays(n=4, split="train"):
+    classes = [CLASS_NAMES[i % 10] for i in range(n)]
+    return {f"X_{split}": np.arange(n * 3072, dtype=np.int64).reshape(n, 32, 32, 3).astype(np.uint8),
+            f"y_{split}": np.arange(n) % 10,
+            f"files_{split}": np.array([f"{split}/{c}/{i:04d}.jpg" for i, c in enumerate(classes)])}
+
+
+def _tar(path, members, mode="w:gz"):
+    """A tar archive of ``{name: bytes}``."""
+    with tarfile.open(path, mode) as archive:
+        for name, payload in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            archive.addfile(info, io.BytesIO(payload))
+    return path
+
+
+def test_npz_required_and_optional_arrays(tmp_path):
+    arrays = _valid_arrays(4)
+    # files_<split> (and class_names, is_vehicle) are optional: rows are then named by their index
+    no_files = _npz(tmp_path / "no_files.npz", X_train=arrays["X_train"], y_train=arrays["y_train"])
+    bunch = load_cifar10(no_files)
+    np.testing.assert_array_equal(bunch.images, arrays["X_train"])
+    np.testing.assert_array_equal(bunch.target, arrays["y_train"])
+    assert bunch.target.dtype == np.int64 and bunch.images.dtype == np.uint8
+    assert bunch.filenames.tolist() == ["X_train[0]", "X_train[1]", "X_train[2]", "X_train[3]"]
+    assert load_cifar10(no_files, n_samples=2, random_state=0).data.shape == (2, 3072)
+    # the split asked for needs its own X and y
+    with pytest.raises(ValueError, match=r"'.*no_files.npz' lacks the array\(s\) X_test, y_test that the 'test' "
+                                         r"split needs \(it holds X_train, y_train\)"):
+        load_cifar10(no_files, split="test")
+    no_labels = _npz(tmp_path / "no_labels.npz", X_train=arrays["X_train"], files_train=arrays["files_train"])
+    with pytest.raises(ValueError, match=r"no_labels.npz' lacks the array\(s\) y_train "):
+        load_cifar10(no_labels)
+    nothing = _npz(tmp_path / "other.npz", a=np.zeros(3))
+    with pytest.raises(ValueError, match=r"other.npz' lacks the array\(s\) X_train, y_train .*holds a\)"):
+        load_cifar10(nothing)
+    # an optional array that is there must be right
+    wrong_classes = _npz(tmp_path / "classes.npz", **arrays, class_names=np.array(list("abcdefghij")))
+    with pytest.raises(ValueError, match="classes.npz': class_names lists the classes"):
+        load_cifar10(wrong_classes)
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("X_train", np.random.RandomState(0).uniform(0, 1, (4, 32, 32, 3)),
+     "X_train has dtype float64, expected uint8 pixel values"),
+    ("X_train", np.zeros((4, 32, 32), np.uint8), r"X_train has shape \(4, 32, 32\), expected \(n_images, 32, 32, 3\)"),
+    ("X_train", np.zeros((4, 28, 28, 3), np.uint8), r"X_train has shape \(4, 28, 28, 3\)"),
+    ("X_train", np.zeros((4, 32, 32, 3), bool), "X_train has dtype bool"),
+    ("X_train", np.full((4, 32, 32, 3), 256, np.int16), "X_train holds values from 256 to 256, expected pixel "
+                                                          r"values in 0\.\.255"),
+    ("X_train", np.full((4, 32, 32, 3), -1, np.int64), "X_train holds values from -1 to -1"),
+    ("y_train", np.array([0, 1, 11, -1]), r"y_train holds 2 label\(s\) outside 0\.\.9 .*\[-1, 11\]"),
+    ("y_train", np.array([0.0, 1.0, 2.0, 3.0]), r"y_train has dtype float64, expected integer class indices 0\.\.9"),
+    ("y_train", np.array([0, 1, 2]), r"y_train has shape \(3,\), expected \(4,\): one label per image of X_train"),
+    ("y_train", np.zeros((4, 1), int), r"y_train has shape \(4, 1\)"),
+    ("files_train", np.array(["a", "b"]), r"files_train is an array of dtype <U1 and shape \(2,\), expected \(4,\)"),
+    ("files_train", np.arange(4), "files_train is an array of dtype int64"),
+    ("X_train", np.array(["a", None], dtype=object), "the array X_train cannot be read .*allow_pickle=False"),
+])
+def test_npz_contents_are_validated(tmp_path, name, value, message):
+    arrays = _valid_arrays(4)
+    arrays[name] = value
+    path = _npz(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match=f"^'.*bad.npz': {message}"):
+        load_cifar10(path)
+
+
+def test_npz_pixels_of_another_integer_dtype_within_0_255(tmp_path):
+    arrays = _valid_arrays(4)
+    expected = arrays["X_train"].copy()
+    arrays["X_train"] = arrays["X_train"].astype(np.int32)
+    arrays["y_train"] = arrays["y_train"].astype(np.uint8)
+    bunch = load_cifar10(_npz(tmp_path / "int32.npz", **arrays))
+    assert bunch.images.dtype == np.uint8 and bunch.target.dtype == np.int64
+    np.testing.assert_array_equal(bunch.images, expected)
+
+
+def test_damaged_npz_is_reported_as_damaged(tmp_path):
+    path = _npz(tmp_path / "whole.npz", **_valid_arrays(4))
+    data = path.read_bytes()
+    truncated = tmp_path / NPZ_NAME
+    truncated.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=f"'.*{NPZ_NAME}' is a NumPy .npz archive that cannot be read "
+                                         r"\(is the file truncated or corrupt\?\): BadZipFile") as info:
+        load_cifar10(truncated)
+    assert "neither" not in str(info.value)
+    # the same through the folder
+    with pytest.raises(ValueError, match="cannot be read"):
+        load_cifar10(tmp_path, source="npz")
+    # a member whose bytes were overwritten: the central directory is fine, the data are not
+    corrupt = tmp_path / "corrupt.npz"
+    start = data.index(b"\x93NUMPY") + 200
+    corrupt.write_bytes(data[:start] + b"\xff" * 64 + data[start + 64:])
+    with pytest.raises(ValueError, match=r"corrupt.npz': the array X_train cannot be read .*Bad CRC-32"):
+        load_cifar10(corrupt)
+
+
+def test_damaged_archive_is_reported_as_damaged(tiny_tar, tmp_path):
+    path, _ = tiny_tar
+    data = path.read_bytes()
+    truncated = tmp_path / "truncated.tar.gz"
+    truncated.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"truncated.tar.gz' is a tar archive that cannot be read "
+                                         r"\(is the file truncated or corrupt\?\)") as info:
+        load_cifar10(truncated)
+    assert "neither" not in str(info.value)
+    # a gzip stream cut before the end of its first block
+    stub = tmp_path / "stub.tar.gz"
+    stub.write_bytes(data[:40])
+    with pytest.raises(ValueError, match="stub.tar.gz' is a tar archive that cannot be read"):
+        load_cifar10(stub)
+    # the same through the folder
+    folder = tmp_path / "cifar10"
+    folder.mkdir()
+    (folder / TAR_NAMES["train"]).write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=f"{TAR_NAMES['train']}' is a tar archive that cannot be read"):
+        load_cifar10(folder, source="jpeg")
+
+
+@pytest.mark.parametrize("payload, reason", [
+    (b"not a jpeg at all", "Pillow does not recognise its content as an image"),
+    ("truncated", "OSError"),
+])
+def test_undecodable_member_is_named(tmp_path, payload, reason):
+    if isinstance(payload, str):  # a real JPEG cut in the middle of its data
+        payload = _jpeg_bytes(np.random.RandomState(0).randint(0, 256, (32, 32, 3)).astype(np.uint8))
+        payload = payload[: len(payload) // 2]
+    good = _jpeg_bytes(np.zeros((32, 32, 3), np.uint8))
+    members = {"train/cat/0000.jpg": good, "train/cat/0001.jpg": payload}
+    path = _tar(tmp_path / "odd.tar.gz", members)
+    with pytest.raises(ValueError, match=f"^'.*odd.tar.gz': member 'train/cat/0001.jpg' is not a decodable JPEG "
+                                         f"image \\({reason}"):
+        load_cifar10(path)
+    # the same archive read from a folder
+    folder = tmp_path / "cifar10"
+    folder.mkdir()
+    (folder / TAR_NAMES["train"]).write_bytes(path.read_bytes())
+    with pytest.raises(ValueError, match=f"{TAR_NAMES['train']}': member 'train/cat/0001.jpg' is not a decodable"):
+        load_cifar10(folder)
+    # a subset that does not pick the bad member loads
+    assert load_cifar10(_tar(tmp_path / "one.tar.gz", {"train/cat/0000.jpg": good})).data.shape == (1, 3072)
+
+
+def test_wrong_image_size_message_is_plain(tmp_path):
+    payload = _jpeg_bytes(np.zeros((28, 28, 3), np.uint8))
+    path = _tar(tmp_path / "small.tar", {"./test/cat/0000.jpg": payload}, mode="w")
+    with pytest.raises(ValueError) as info:
+        load_cifar10(path, split="test")
+    message = str(info.value)
+    assert re.search(r"small.tar': member '\./test/cat/0000\.jpg' is 28 x 28 pixels, not 32 x 32\.$", message)
+    assert "np." not in message
+    wide = _tar(tmp_path / "wide.tar.gz", {"train/dog/0000.jpg": _jpeg_bytes(np.zeros((32, 40, 3), np.uint8))})
+    with pytest.raises(ValueError, match="member 'train/dog/0000.jpg' is 40 x 32 pixels, not 32 x 32"):
+        load_cifar10(wide)
+
+
+def test_error_messages_show_no_numpy_reprs(tmp_path):
+    arrays = _valid_arrays(4)
+    arrays["y_train"] = np.array([0, 1, 2, 12], dtype=np.int32)
+    for path in (_npz(tmp_path / "labels.npz", **arrays),
+                 _tar(tmp_path / "odd.tar.gz", {"train/cat/0000.jpg": b"junk"})):
+        with pytest.raises(ValueError) as info:
+            load_cifar10(path)
+        assert "np." not in str(info.value) and "array(" not in str(info.value), str(info.value)

@@ -1,6 +1,6 @@
-"""Reader of the offline CIFAR-10 files (JPEG archives and a small decoded subset).
+"""Reader of offline CIFAR-10 files (JPEG archives and a small decoded subset).
 
-The files are those of the project's shared data folder (``cifar10/`` there):
+The reader expects these files, already on disk:
 
 - ``cifar10_train_jpeg.tar.gz`` and ``cifar10_test_jpeg.tar.gz``: every
   CIFAR-10 image as a 32 x 32 RGB JPEG under ``<split>/<class>/NNNN.jpg``;
@@ -12,10 +12,14 @@ Nothing is downloaded and nothing is unpacked on disk: the archives are read
 as streams, and only the images asked for are decoded.
 """
 
+import bz2
+import gzip
 import io
+import lzma
 import os
 import tarfile
 import zipfile
+import zlib
 from numbers import Integral
 from pathlib import Path
 
@@ -71,20 +75,59 @@ def _has_pillow():
     return True
 
 
-def _kind_of_file(path):
-    """``"npz"``, ``"tar"`` or None, from the file's content (not its name)."""
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
-        if {"X_train.npy", "y_train.npy", "X_test.npy", "y_test.npy"} <= names:
-            return "npz"
-        return None
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip (.npz) file, with members or empty
+_COMPRESSED_MAGIC = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ\x00": lzma.open}
+# What reading a damaged zip, gzip, bz2, xz or tar stream can raise.
+_READ_ERRORS = (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error, lzma.LZMAError, tarfile.TarError)
+
+
+def _is_tar_header(block):
+    """Whether ``block`` (the first 512 bytes of a stream) is a valid tar header."""
+    if len(block) < tarfile.BLOCKSIZE:
+        return False
     try:
-        if tarfile.is_tarfile(path):
-            return "tar"
-    except (OSError, EOFError, tarfile.TarError):
-        return None
-    return None
+        tarfile.TarInfo.frombuf(block[:tarfile.BLOCKSIZE], "utf-8", "surrogateescape")
+    except tarfile.HeaderError:
+        return False
+    return True
+
+
+def _kind_of_file(path):
+    """``"npz"``, ``"tar"`` or None, from the file's content (not its name).
+
+    The kind is decided from the first bytes, so a damaged file of a known
+    kind is still recognised (and reading it then says why it is damaged):
+    a zip file with ``.npy`` members (or whose member list cannot be read) is
+    ``"npz"``; an uncompressed tar, or a gzip, bz2 or xz stream that starts
+    with a tar header (or cannot be decompressed), is ``"tar"``.
+    """
+    with open(path, "rb") as stream:
+        head = stream.read(tarfile.BLOCKSIZE)
+    if head.startswith(_ZIP_MAGIC):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except _READ_ERRORS:
+            return "npz"  # a damaged zip: reading it reports the error
+        return "npz" if any(name.endswith(".npy") for name in names) else None
+    for magic, opener in _COMPRESSED_MAGIC.items():
+        if head.startswith(magic):
+            try:
+                with opener(path) as stream:
+                    block = stream.read(tarfile.BLOCKSIZE)
+            except _READ_ERRORS:
+                return "tar"  # a damaged compressed stream: reading it reports the error
+            return "tar" if _is_tar_header(block) else None
+    return "tar" if _is_tar_header(head) else None
+
+
+def _not_recognised(path):
+    empty = " (it is empty)" if os.path.getsize(path) == 0 else ""
+    return ValueError(
+        f"{str(path)!r} is not a recognised CIFAR-10 file{empty}: it is neither the decoded subset ({NPZ_NAME}: "
+        f"a NumPy .npz archive with X_train, y_train, X_test, y_test) nor a JPEG archive ({TAR_NAMES['train']}, "
+        f"{TAR_NAMES['test']}: a tar archive, possibly gzip-compressed)."
+    )
 
 
 def _resolve(path, split, source):
@@ -104,6 +147,8 @@ def _resolve(path, split, source):
             if not tar.is_file():
                 raise FileNotFoundError(f"{str(path)!r} holds no {TAR_NAMES[split]} (the JPEG archive of the "
                                         f"{split!r} split); source='npz' reads {NPZ_NAME} instead.")
+            if _kind_of_file(tar) != "tar":
+                raise _not_recognised(tar)
             return tar, "tar"
         if not npz.is_file():
             found = "; ".join(name for name in (TAR_NAMES[split],) if (path / name).is_file())
@@ -112,13 +157,12 @@ def _resolve(path, split, source):
                                                          'pip install "sklearn-lofi[images]", to read it)'
                                                          if found else
                                                          f" nor {TAR_NAMES[split]}: is it the cifar10 folder?"))
+        if _kind_of_file(npz) != "npz":
+            raise _not_recognised(npz)
         return npz, "npz"
     kind = _kind_of_file(path)
     if kind is None:
-        raise ValueError(
-            f"{str(path)!r} is neither the decoded subset ({NPZ_NAME}: a NumPy archive with X_train, y_train, "
-            f"X_test, y_test) nor a JPEG archive ({TAR_NAMES['train']}, {TAR_NAMES['test']})."
-        )
+        raise _not_recognised(path)
     wanted = {"npz": "npz", "tar": "jpeg"}[kind]
     if source not in ("auto", wanted):
         raise ValueError(f"source={source!r} does not match the file {str(path)!r}, which is a "
@@ -126,27 +170,92 @@ def _resolve(path, split, source):
     return path, kind
 
 
+def _npz_array(arrays, path, name):
+    """The array ``name`` of the open .npz ``arrays``, or a ValueError naming the file and the array."""
+    try:
+        return arrays[name]
+    except _READ_ERRORS as exc:
+        raise ValueError(f"{str(path)!r}: the array {name} cannot be read (is the file truncated or corrupt?): "
+                         f"{type(exc).__name__}: {exc}") from exc
+
+
+def _check_images(images, path, name):
+    """uint8 pixels of shape (n, 32, 32, 3); other integer dtypes are accepted when within 0..255."""
+    if images.ndim != 4 or images.shape[1:] != IMAGE_SHAPE:
+        raise ValueError(f"{str(path)!r}: {name} has shape {images.shape}, expected (n_images, 32, 32, 3) "
+                         "(RGB images of 32 x 32 pixels).")
+    if images.dtype.kind not in "iu":
+        raise ValueError(f"{str(path)!r}: {name} has dtype {images.dtype}, expected uint8 pixel values "
+                         "(or integers in 0..255).")
+    if images.dtype != np.uint8 and images.size and (images.min() < 0 or images.max() > 255):
+        raise ValueError(f"{str(path)!r}: {name} holds values from {images.min()} to {images.max()}, "
+                         "expected pixel values in 0..255.")
+    return np.ascontiguousarray(images, dtype=np.uint8)
+
+
+def _check_labels(labels, path, name, n_images, images_name):
+    """int64 class indices 0..9, one per image."""
+    if labels.ndim != 1 or len(labels) != n_images:
+        raise ValueError(f"{str(path)!r}: {name} has shape {labels.shape}, expected ({n_images},): one label per "
+                         f"image of {images_name}.")
+    if labels.dtype.kind not in "iu":
+        raise ValueError(f"{str(path)!r}: {name} has dtype {labels.dtype}, expected integer class indices "
+                         f"0..{len(CLASS_NAMES) - 1}.")
+    bad = labels[(labels < 0) | (labels >= len(CLASS_NAMES))]
+    if bad.size:
+        shown = np.unique(bad)[:5].tolist()
+        raise ValueError(f"{str(path)!r}: {name} holds {bad.size} label(s) outside 0..{len(CLASS_NAMES) - 1} "
+                         f"(the CIFAR-10 class indices), e.g. {shown}.")
+    return labels.astype(np.int64)
+
+
 def _read_npz(path, split):
-    with np.load(path, allow_pickle=False) as arrays:
-        images = np.ascontiguousarray(arrays[f"X_{split}"], dtype=np.uint8)
-        labels = np.asarray(arrays[f"y_{split}"], dtype=np.int64)
-        files = np.asarray(arrays[f"files_{split}"]).astype(str)
-        if "class_names" in arrays.files and tuple(arrays["class_names"].astype(str)) != CLASS_NAMES:
-            raise ValueError(f"{str(path)!r} lists the classes {arrays['class_names'].tolist()}, "
-                             f"not CIFAR-10's {list(CLASS_NAMES)}.")
-    if images.ndim != 4 or images.shape[1:] != IMAGE_SHAPE or not (len(images) == len(labels) == len(files)):
-        raise ValueError(f"{str(path)!r}: X_{split} has shape {images.shape}, expected (n, 32, 32, 3) with one "
-                         f"label and file name per image.")
+    """Images, labels and file names of ``split`` from the decoded subset, validated.
+
+    Required arrays: ``X_<split>`` and ``y_<split>``. Optional:
+    ``files_<split>`` (without it the names are ``"X_<split>[i]"``, the row
+    of each image), ``class_names`` (checked against CIFAR-10's) and any
+    other array (ignored, e.g. ``is_vehicle``).
+    """
+    images_name, labels_name, files_name = f"X_{split}", f"y_{split}", f"files_{split}"
+    try:
+        arrays = np.load(path, allow_pickle=False)
+    except _READ_ERRORS as exc:
+        raise ValueError(f"{str(path)!r} is a NumPy .npz archive that cannot be read (is the file truncated or "
+                         f"corrupt?): {type(exc).__name__}: {exc}") from exc
+    with arrays:
+        missing = [name for name in (images_name, labels_name) if name not in arrays.files]
+        if missing:
+            raise ValueError(f"{str(path)!r} lacks the array(s) {', '.join(missing)} that the {split!r} split "
+                             f"needs (it holds {', '.join(sorted(arrays.files)) or 'no arrays'}).")
+        images = _check_images(_npz_array(arrays, path, images_name), path, images_name)
+        labels = _check_labels(_npz_array(arrays, path, labels_name), path, labels_name, len(images),
+                               images_name)
+        if files_name in arrays.files:
+            files = _npz_array(arrays, path, files_name)
+            if files.ndim != 1 or len(files) != len(images) or files.dtype.kind not in "US":
+                raise ValueError(f"{str(path)!r}: {files_name} is an array of dtype {files.dtype} and shape "
+                                 f"{files.shape}, expected ({len(images)},) strings: one file name per image "
+                                 f"of {images_name}.")
+            files = files.astype(str)
+        else:
+            width = len(str(max(len(images) - 1, 0)))
+            files = np.asarray([f"{images_name}[{row:0{width}d}]" for row in range(len(images))], dtype=str)
+        if "class_names" in arrays.files:
+            names = _npz_array(arrays, path, "class_names").astype(str)
+            if names.tolist() != list(CLASS_NAMES):
+                raise ValueError(f"{str(path)!r}: class_names lists the classes {names.tolist()}, not "
+                                 f"CIFAR-10's {list(CLASS_NAMES)}.")
     return images, labels, files
 
 
 def _scan_tar(path, split):
-    """Every ``<split>/<class>/*.jpg`` member of the archive: names, labels and raw bytes.
+    """Every ``<split>/<class>/*.jpg`` member of the archive: names, labels and (member name, raw bytes).
 
     One sequential pass over the gzip stream (seeking back in a gzip stream
     re-decompresses from the start, so members are read as they come).
     """
-    names, labels, payloads, splits_seen = [], [], [], set()
+    names, labels, payloads, splits_seen, unknown = [], [], [], set(), None
     try:
         with tarfile.open(path, mode="r:*") as archive:
             for member in archive:
@@ -161,13 +270,17 @@ def _scan_tar(path, split):
                 if parts[0] != split:
                     continue
                 if parts[1] not in CLASS_NAMES:
-                    raise ValueError(f"{str(path)!r}: member {member.name!r} is in an unknown class folder "
-                                     f"{parts[1]!r} (CIFAR-10 classes: {list(CLASS_NAMES)}).")
+                    unknown = member.name, parts[1]
+                    break
                 names.append("/".join(parts))
                 labels.append(CLASS_NAMES.index(parts[1]))
-                payloads.append(archive.extractfile(member).read())
-    except (tarfile.TarError, EOFError, OSError) as exc:
-        raise ValueError(f"{str(path)!r} could not be read as a tar archive: {exc}") from exc
+                payloads.append((member.name, archive.extractfile(member).read()))
+    except _READ_ERRORS as exc:
+        raise ValueError(f"{str(path)!r} is a tar archive that cannot be read (is the file truncated or "
+                         f"corrupt?): {type(exc).__name__}: {exc}") from exc
+    if unknown is not None:
+        raise ValueError(f"{str(path)!r}: member {unknown[0]!r} is in an unknown class folder {unknown[1]!r} "
+                         f"(CIFAR-10 classes: {list(CLASS_NAMES)}).")
     if not names:
         seen = f"; it holds the split(s) {sorted(splits_seen)}" if splits_seen else ""
         raise ValueError(f"{str(path)!r} holds no {split}/<class>/NNNN.jpg images{seen}.")
@@ -176,14 +289,22 @@ def _scan_tar(path, split):
             [payloads[i] for i in order])
 
 
-def _decode(payloads, names):
+def _decode(payloads, archive):
+    """Decode the ``(member name, JPEG bytes)`` pairs ``payloads`` of the file ``archive`` into uint8 RGB images."""
     Image = _import_pillow()
     images = np.empty((len(payloads),) + IMAGE_SHAPE, dtype=np.uint8)
-    for row, (payload, name) in enumerate(zip(payloads, names)):
-        with Image.open(io.BytesIO(payload)) as image:
-            pixels = np.asarray(image.convert("RGB"))
+    for row, (name, payload) in enumerate(payloads):
+        try:
+            with Image.open(io.BytesIO(payload)) as image:
+                pixels = np.asarray(image.convert("RGB"))
+        except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
+            # OSError covers PIL.UnidentifiedImageError and truncated image data
+            reason = ("Pillow does not recognise its content as an image"
+                      if isinstance(exc, Image.UnidentifiedImageError) else f"{type(exc).__name__}: {exc}")
+            raise ValueError(f"{str(archive)!r}: member {name!r} is not a decodable JPEG image ({reason}).") from exc
         if pixels.shape != IMAGE_SHAPE:
-            raise ValueError(f"{name!r} is {pixels.shape[1]} x {pixels.shape[0]} pixels, not 32 x 32.")
+            raise ValueError(f"{str(archive)!r}: member {name!r} is {pixels.shape[1]} x {pixels.shape[0]} pixels, "
+                             "not 32 x 32.")
         images[row] = pixels
     return images
 
@@ -244,9 +365,10 @@ def load_cifar10(path, *, split="train", source="auto", animal_vs_vehicle=False,
     Parameters
     ----------
     path : str or path-like
-        A folder holding the shipped files (``cifar10_small_uint8.npz``,
+        A folder holding the CIFAR-10 files (``cifar10_small_uint8.npz``,
         ``cifar10_train_jpeg.tar.gz``, ``cifar10_test_jpeg.tar.gz``), or the
         path of one of them (recognised by its content, so it may be renamed).
+        See Notes for what each file must hold.
     split : {"train", "test"}, default="train"
         Which split to load. A JPEG archive given as a file must hold it.
     source : {"auto", "npz", "jpeg"}, default="auto"
@@ -291,7 +413,9 @@ def load_cifar10(path, *, split="train", source="auto", animal_vs_vehicle=False,
             Ten-class label of each image (equal to ``target`` unless
             ``animal_vs_vehicle``).
         filenames : ndarray of shape (n_samples,) of str
-            Name of each image's JPEG, ``<split>/<class>/NNNN.jpg``.
+            Name of each image's JPEG, ``<split>/<class>/NNNN.jpg``; for a
+            ``.npz`` without ``files_<split>``, the row of each image in it,
+            ``"X_<split>[i]"``.
         DESCR : str
             Description of the data and of what was loaded.
 
@@ -303,13 +427,35 @@ def load_cifar10(path, *, split="train", source="auto", animal_vs_vehicle=False,
     FileNotFoundError
         When ``path`` does not exist or the folder lacks the needed file.
     ValueError
-        When a file is none of the shipped files, does not hold ``split``,
-        or ``n_samples`` exceeds the split's size.
+        When a file is neither a NumPy ``.npz`` nor a tar archive; when it is
+        one but cannot be read (truncated or corrupt); when a ``.npz`` lacks
+        ``X_<split>`` or ``y_<split>`` or its arrays are not as described in
+        Notes; when a JPEG archive does not hold ``split``, has a member in an
+        unknown class folder, or a member that is not a decodable 32 x 32
+        image; or when ``n_samples`` exceeds the split's size. The message
+        names the file, and the array or member at fault.
     ImportError
         When a JPEG archive must be read and Pillow is not installed.
 
     Notes
     -----
+    What the files must hold (every array of the ``.npz`` is checked before
+    anything is returned):
+
+    - the ``.npz`` (a NumPy archive, read with ``allow_pickle=False``):
+      ``X_<split>``, the images, of shape ``(n, 32, 32, 3)`` and dtype uint8
+      (another integer dtype is accepted when its values are within 0..255;
+      floats, such as pixels scaled to [0, 1), are an error), and
+      ``y_<split>``, integer class indices 0-9 of shape ``(n,)``; both are
+      required for the split loaded. Optional: ``files_<split>``, ``n``
+      strings (the image names), and ``class_names``, which must then be the
+      ten CIFAR-10 classes in label order. Other arrays are ignored;
+    - a JPEG archive (a tar file, uncompressed or gzip, bz2 or xz
+      compressed): the images as members ``<split>/<class>/<name>.jpg``
+      (optionally under ``./``), ``<class>`` one of the ten class names,
+      each a 32 x 32 image that Pillow can decode. Other members (folders,
+      other file types, other depths) are skipped.
+
     Reading an archive is one pass over its gzip stream (about 1 s for the
     training archive), plus about 0.1 ms per decoded image: a subset of 5000
     training images loads in under 2 s, the whole training split (50000
@@ -317,8 +463,8 @@ def load_cifar10(path, *, split="train", source="auto", animal_vs_vehicle=False,
 
     Examples
     --------
-    With the folder of the shipped files (``cifar10`` in the project's shared
-    data folder), the training images as animal versus vehicle:
+    With a folder ``cifar10`` holding the files, the training images as
+    animal versus vehicle:
 
     >>> from sklearn_lofi.datasets import load_cifar10
     >>> cifar = load_cifar10("cifar10", animal_vs_vehicle=True, n_samples=1000,
@@ -358,7 +504,7 @@ def load_cifar10(path, *, split="train", source="auto", animal_vs_vehicle=False,
             images = images[rows]
     else:
         chosen = payloads if rows is None else [payloads[i] for i in rows]
-        images = _decode(chosen, files)
+        images = _decode(chosen, file)
 
     class_names = np.asarray(CLASS_NAMES)
     if animal_vs_vehicle:

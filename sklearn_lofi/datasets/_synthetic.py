@@ -3,8 +3,11 @@
 Every generator draws ``x ~ N(0, I_d)`` and builds the label from a few hidden
 quadratic features of ``x``, so a filtered layer has something to find and the
 planted structure is returned with the data to measure how well it was found.
-The formulas are those of the method digest (``../shared/research``, section
-6.3); each docstring states its own.
+They serve to check the claims of Dandi, Vilucchio, Arnaboldi, Tabanelli and
+Krzakala, "Deep Learning as Neural Low-Degree Filtering: A Spectral Theory of
+Hierarchical Feature Learning" (arXiv:2605.13612, 2026) on the emergence of
+planted directions and on hierarchical features. Each docstring states the
+full formula of its target.
 """
 
 from numbers import Integral, Real
@@ -23,6 +26,29 @@ _SHAPE = {
     "noise": [Interval(Real, 0, None, closed="left")],
     "random_state": ["random_state"],
 }
+
+
+def _float_array(value, name, ndim, shape_text):
+    """``value`` as a finite float64 array of ``ndim`` dimensions, none of them empty, or a ValueError."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be an array of numbers of shape {shape_text}; it cannot be converted to "
+                         f"floats: {exc}") from exc
+    if array.ndim != ndim:
+        raise ValueError(f"{name} must be an array of shape {shape_text} ({ndim}-D); got {array.ndim}-D with "
+                         f"shape {array.shape}.")
+    if 0 in array.shape:
+        raise ValueError(f"{name} must not be empty; got shape {array.shape}, expected {shape_text}.")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must hold finite values; it holds {int(np.sum(~np.isfinite(array)))} NaN or "
+                         "infinite value(s).")
+    return array
+
+
+def _matrices(indices):
+    """``"inner[2] is"`` or ``"inner[0], inner[3] are"``: the subject of an error about some matrices."""
+    return ", ".join(f"inner[{i}]" for i in indices) + (" is" if len(indices) == 1 else " are")
 
 
 def _he2(t):
@@ -126,8 +152,8 @@ def make_graded_quadratic_indices(n_samples=1000, n_features=100, *, strengths=(
     n_features : int, default=100
         Dimension ``d`` of ``x``.
     strengths : array-like of shape (n_directions,), default=(1.0, 0.6, 0.3)
-        Coefficients ``a_k``, one per planted direction (any sign; at most
-        ``n_features`` of them).
+        Coefficients ``a_k``, one per planted direction: a 1-D sequence of 1
+        to ``n_features`` finite numbers of any sign.
     noise : float, default=0.0
         Standard deviation of the additive Gaussian noise.
     random_state : int, RandomState instance or None, default=None
@@ -142,6 +168,13 @@ def make_graded_quadratic_indices(n_samples=1000, n_features=100, *, strengths=(
     directions : ndarray of shape (n_directions, n_features)
         The orthonormal planted directions, in the order of ``strengths``.
 
+    Raises
+    ------
+    ValueError
+        When ``strengths`` is not 1-D, is empty, holds a non-finite value or
+        something that is not a number, or has more than ``n_features``
+        values.
+
     See Also
     --------
     make_quadratic_index : One direction, with classification variants.
@@ -153,11 +186,10 @@ def make_graded_quadratic_indices(n_samples=1000, n_features=100, *, strengths=(
     >>> X.shape, y.shape, U.shape
     ((300, 10), (300,), (2, 10))
     """
-    strengths = np.asarray(strengths, dtype=np.float64).reshape(-1)
-    if strengths.size == 0 or strengths.size > n_features or not np.all(np.isfinite(strengths)):
-        raise ValueError(
-            f"strengths must hold 1 to n_features={n_features} finite values; got {strengths.size} values."
-        )
+    strengths = _float_array(strengths, "strengths", 1, "(n_directions,)")
+    if strengths.size > n_features:
+        raise ValueError(f"strengths must hold at most n_features={n_features} values (one per orthonormal "
+                         f"direction in dimension {n_features}); got {strengths.size}.")
     rng = check_random_state(random_state)
     directions = _orthonormal_rows(rng, strengths.size, n_features)
     X = rng.standard_normal((n_samples, n_features))
@@ -250,25 +282,36 @@ def make_quadratic_of_quadratics(n_samples=1000, n_features=20, *, n_hidden=None
     inner = _symmetric_gaussian(rng, m, n_features)
     outer = _symmetric_gaussian(rng, 1, m)[0]
     X = rng.standard_normal((n_samples, n_features))
-    t = _quadratic_forms(hidden_features(X, inner), outer[None])[:, 0] + noise * rng.standard_normal(n_samples)
+    t = _quadratic_forms(_quadratic_forms(X, inner), outer[None])[:, 0] + noise * rng.standard_normal(n_samples)
     y = t if target == "regression" else np.where(t > 0, 1, -1).astype(np.int64)
     return X, y, inner, outer
 
 
+@validate_params({"X": ["array-like"], "inner": ["array-like"]}, prefer_skip_nested_validation=True)
 def hidden_features(X, inner):
     """Hidden features ``h`` of :func:`make_quadratic_of_quadratics` for rows ``X``.
 
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
-        Rows.
-    inner : ndarray of shape (n_hidden, n_features, n_features)
-        The matrices returned by :func:`make_quadratic_of_quadratics`.
+        Rows (finite numbers).
+    inner : array-like of shape (n_hidden, n_features, n_features)
+        The matrices returned by :func:`make_quadratic_of_quadratics`: any
+        finite, symmetric, nonzero matrices ``S_i`` of the width of ``X``.
 
     Returns
     -------
     h : ndarray of shape (n_samples, n_hidden)
         ``(x^T S_i x - tr S_i) / (sqrt(2) |S_i|_F)``.
+
+    Raises
+    ------
+    ValueError
+        When ``X`` is not 2-D, ``inner`` not 3-D, either is empty or holds a
+        non-finite value, the matrices are not square of side
+        ``n_features`` (the number of columns of ``X``), or one of them is
+        zero or not symmetric (the formula divides by ``|S_i|_F`` and has
+        variance 1 only for symmetric ``S_i``).
 
     Examples
     --------
@@ -278,11 +321,19 @@ def hidden_features(X, inner):
     >>> h.shape, bool(abs(h.var(axis=0) - 1).max() < 0.1)
     ((5000, 3), True)
     """
-    X = np.asarray(X, dtype=np.float64)
-    inner = np.asarray(inner, dtype=np.float64)
-    if X.ndim != 2 or inner.ndim != 3 or inner.shape[1:] != (X.shape[1], X.shape[1]):
-        raise ValueError(
-            f"X must be 2-D and inner of shape (n_hidden, {X.shape[-1]}, {X.shape[-1]}); "
-            f"got X {X.shape} and inner {inner.shape}."
-        )
+    X = _float_array(X, "X", 2, "(n_samples, n_features)")
+    inner = _float_array(inner, "inner", 3, "(n_hidden, n_features, n_features)")
+    d = X.shape[1]
+    if inner.shape[1:] != (d, d):
+        raise ValueError(f"inner must have shape (n_hidden, {d}, {d}) to match the {d} columns of X; got "
+                         f"{inner.shape}.")
+    norms = np.linalg.norm(inner, axis=(1, 2))
+    zero = np.flatnonzero(norms == 0)
+    if zero.size:
+        raise ValueError(f"{_matrices(zero)} zero: each hidden feature is divided by the Frobenius norm of its "
+                         "matrix S_i, which must be nonzero.")
+    asymmetric = np.flatnonzero(np.abs(inner - inner.transpose(0, 2, 1)).max(axis=(1, 2)) > 1e-8 * norms)
+    if asymmetric.size:
+        raise ValueError(f"{_matrices(asymmetric)} not symmetric: the hidden features are defined for symmetric "
+                         "matrices S_i (symmetrise a matrix A as (A + A.T) / 2).")
     return _quadratic_forms(X, inner)
