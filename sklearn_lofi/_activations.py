@@ -9,7 +9,7 @@ Expanding ``sigma`` in the normalised (probabilists') Hermite basis
 
 shows which polynomial degrees of the previous representation a layer can
 select. ``degree=d`` replaces ``sigma`` by the truncation ``sum_{k<=d} c_k h_k``
-(DESIGN.md, "Degree").
+(the user guide, ``degree``).
 
 The coefficients are computed here without Gauss-Hermite quadrature (closed
 forms where they exist, adaptive integration otherwise), so that the test suite

@@ -3,13 +3,13 @@
 For lifted features ``Z`` (n x P), sample weights ``w`` and labels ``Y``
 (n x m, already centred and scaled by the caller), the correlation tensor is
 
-    T[c] = Z^T diag(w * Y[:, c]) Z / sum(w),     c = 1..m        (DESIGN.md §1.3)
+    T[c] = Z^T diag(w * Y[:, c]) Z / sum(w),     c = 1..m
 
 For a scalar label (m = 1) the kept directions are the top eigenvectors of
 ``C = T[0]`` ranked by |eigenvalue| (or only the positive / negative ones). For
 vector labels they are the top left singular vectors of the unfolding
 ``[T[1] ... T[m]]``, i.e. the top eigenvectors of ``sum_c T[c]^2``; for m = 1
-that is exactly the |eigenvalue| rule (DESIGN.md §1.4).
+that is exactly the |eigenvalue| rule.
 """
 
 import warnings

@@ -1,6 +1,6 @@
 """The Neural LoFi layer stack: the whole method in one place.
 
-Given a representation ``H`` (``H_0 = X``), one layer is (DESIGN.md §1):
+Given a representation ``H`` (``H_0 = X``), one layer is (the user guide, "The method"):
 
 1. normalise: ``c = sqrt(weighted mean of ||h||^2)``, stored for transform time;
 2. lift: ``Z = sigma(H W / c) / sqrt(P)`` with ``W`` (D x P) i.i.d. N(0, 1);
@@ -14,7 +14,7 @@ add one more unfiltered lift (the random-feature head) and a ridge readout
 :func:`transform_layers`; everything here is plain NumPy state, so fitted
 models pickle and travel between processes.
 
-**Kernel form** (P -> infinity, DESIGN.md §1). Steps 3-5 depend on ``Z``
+**Kernel form** (P -> infinity, the user guide, "The infinite-width (kernel) form"). Steps 3-5 depend on ``Z``
 only through ``G = Z Z^T``: any ``S`` with ``S S^T = G`` gives the same
 operator spectrum and the same projected features, so the n x n
 ``S = G^{1/2}`` can stand in for the lift. With ``B`` the top directions of
