@@ -14,7 +14,13 @@ from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, check_random_state, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    check_random_state,
+    column_or_1d,
+    validate_data,
+)
 
 from ._activations import ACTIVATIONS
 from ._calibration import binary_logits, fit_temperature, probabilities
@@ -112,6 +118,10 @@ def new_random_state(random_state):
     return check_random_state(random_state)
 
 
+# largest regression target magnitude: squared residuals summed over many rows stay finite
+MAX_TARGET = 1e150
+
+
 def check_weights(sample_weight, X):
     sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
     if not sample_weight.sum() > 0:
@@ -129,9 +139,34 @@ def operator_labels(Y, sample_weight, centre):
     total = sample_weight.sum()
     if centre:
         Y = Y - sample_weight @ Y / total
+    # the squares of labels beyond ~1e154 (or below ~1e-154) overflow (underflow):
+    # such columns are first divided by their largest magnitude (others are left
+    # as they are, bit for bit)
+    peak = np.abs(Y).max(axis=0)
+    extreme = (peak > 1e150) | ((peak > 0) & (peak < 1e-150))
+    if extreme.any():
+        Y = Y / np.where(extreme, peak, 1.0)
     rms = np.sqrt(sample_weight @ (Y * Y) / total)
     rms[~(rms > np.finfo(np.float64).tiny)] = 1.0
     return Y / rms
+
+
+def check_label_types(y, owner):
+    """Reject object labels that mix strings and numbers, which cannot be sorted.
+
+    Without this, NumPy's sort fails deep inside the label handling with
+    "'<' not supported between instances of 'int' and 'str'".
+    """
+    y = np.asarray(y)
+    if y.dtype != object:
+        return
+    kinds = {"string" if isinstance(label, str) else "number" if isinstance(label, (Real, np.bool_)) else
+             type(label).__name__ for label in y.ravel()}
+    if len(kinds) > 1:
+        raise TypeError(
+            f"{owner} needs class labels of one type (all strings or all numbers); y mixes "
+            f"{' and '.join(sorted(kinds))} labels."
+        )
 
 
 def encode_classes(y, sample_weight, owner):
@@ -164,6 +199,8 @@ class TargetLabelsMixin:
 
     def _labels(self, y, sample_weight):
         target_type = self.target_type
+        if target_type != "continuous":
+            check_label_types(y, type(self).__name__)
         if target_type == "auto":
             inferred = type_of_target(y, input_name="y", raise_unknown=True)
             target_type = {"binary": "binary", "multiclass": "multiclass"}.get(inferred, "continuous")
@@ -173,6 +210,8 @@ class TargetLabelsMixin:
             self.classes_ = None
             labels = y.reshape(len(y), -1).astype(np.float64)
         else:
+            if y.ndim == 2 and y.shape[1] == 1:
+                y = column_or_1d(y, warn=True)  # as the classifiers do with a column of labels
             if y.ndim != 1:
                 raise ValueError(f"target_type={target_type!r} needs a 1-D y; got shape {y.shape}.")
             classes, _, one_hot = encode_classes(y, sample_weight, type(self).__name__)
@@ -212,6 +251,9 @@ class BaseLoFi(BaseEstimator):
             verbose=self.verbose,
         )
         warn_reduced(state["reduced"])
+        # prediction replays the fitted layers with the fitted activation and degree,
+        # whatever set_params (or a later failed fit) has put in the parameters since
+        self._activation, self._degree = self.activation, self.degree
         self._fit_eig_solvers = state["eig_solvers"]
         self.random_weights_ = state["weights"]
         self.normalizers_ = np.asarray(state["normalizers"], dtype=np.float64)
@@ -224,7 +266,7 @@ class BaseLoFi(BaseEstimator):
     def _transform_stack(self, X, n_threads):
         components = self.components_ if self._filtered else [None] * len(self.random_weights_)
         return transform_layers(
-            X, self.random_weights_, self.normalizers_, components, self.activation, self.degree, n_threads
+            X, self.random_weights_, self.normalizers_, components, self._activation, self._degree, n_threads
         )
 
 
@@ -259,7 +301,7 @@ class BaseLoFiPredictor(BaseLoFi):
         head = None if self.head_weights_ is None else (self.head_weights_, self.head_normalizer_)
         with numba_threads(self.n_jobs) as n_threads:
             return predict_rows(
-                X, self.random_weights_, self.normalizers_, components, self.activation, self.degree,
+                X, self.random_weights_, self.normalizers_, components, self._activation, self._degree,
                 head, self.coef_, self.intercept_, n_threads,
             )
 
@@ -335,7 +377,9 @@ class BaseKernelPredictor(BaseEstimator):
         """
         alphas = check_alphas(self.alpha)
         self._check_memory(X, labels)
-        X = X.astype(np.float64, copy=False)
+        # C order: the kernels' BLAS products round differently for a Fortran-ordered X
+        # (a DataFrame's values), and the model must not depend on the memory layout
+        X = np.ascontiguousarray(X, dtype=np.float64)
         n_components = (
             per_layer(self.n_components, self.n_layers, "n_components") if self._filtered
             else [None] * self.n_layers
@@ -383,7 +427,7 @@ class BaseKernelPredictor(BaseEstimator):
         readout = self.coef_ if self.dual_coef_ is None else self.dual_coef_
         with numba_threads(self.n_jobs) as n_threads:
             scores = predict_kernel_rows(
-                X.astype(np.float64, copy=False), self.train_inputs_, self.normalizers_, self.train_variances_,
+                np.ascontiguousarray(X, dtype=np.float64), self.train_inputs_, self.normalizers_, self.train_variances_,
                 self._layer_series, self._layer_degrees, self._layer_coefs, self._activation, readout,
                 self.intercept_, n_threads,
             )
@@ -413,6 +457,7 @@ class LoFiClassifierMixin(ClassifierMixin):
             The fitted estimator.
         """
         X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, ensure_min_samples=2)
+        check_label_types(y, type(self).__name__)
         check_classification_targets(y)
         sample_weight = check_weights(sample_weight, X)
         classes, codes, one_hot = encode_classes(y, sample_weight, type(self).__name__)
@@ -534,6 +579,11 @@ class LoFiRegressorMixin:
         sample_weight = check_weights(sample_weight, X)
         self._y_ndim = y.ndim
         targets = y.reshape(len(y), -1).astype(np.float64)
+        if np.abs(targets).max() > MAX_TARGET:
+            # the readout's sums of squared residuals would overflow float64
+            raise ValueError(f"{type(self).__name__} takes targets up to {MAX_TARGET:.0e} in magnitude; the "
+                             f"largest is {np.abs(targets).max():.3g}. Rescale y (for example divide it by its "
+                             "standard deviation) and scale the predictions back.")
         labels = operator_labels(targets, sample_weight, self.label_centering) if self._filtered else None
         self._fit_readout_model(X, targets, labels, sample_weight)
         return self

@@ -240,6 +240,7 @@ class ConvLoFiTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Tar
         if kept < self.n_components:
             warn_reduced([(1, kept, self.n_components)], rank_bound="the number of patches and the width")
         self._geometry_ = geometry
+        self._activation, self._degree, self._pool = self.activation, self.degree, self.pool
         self.image_shape_ = (geometry.height, geometry.width, geometry.channels)
         self.patch_shape_ = (geometry.patch_height, geometry.patch_width, geometry.channels)
         self.output_shape_ = pooled_shape(geometry, self.pool, kept)
@@ -316,7 +317,7 @@ class ConvLoFiTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Tar
         X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
         with numba_threads(self.n_jobs) as n_threads:
             return transform_conv(X, self._geometry_, self.random_weights_, self.normalizer_, self.components_,
-                                  self.activation, self.degree, self.pool, n_threads)
+                                  self._activation, self._degree, self._pool, n_threads)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -30,7 +30,14 @@ def lift(H, weights, normalizer, activation, degree, n_threads=1):
     ``degree`` not None evaluates the Hermite truncation of ``activation``.
     """
     # float(): a NumPy float64 scalar would promote float32 H to float64 (NEP 50)
-    pre_activation = np.ascontiguousarray((H * (1.0 / float(normalizer))) @ weights)
+    inverse = 1.0 / float(normalizer)
+    if inverse > np.finfo(H.dtype).max:
+        # rows so small (float32 norms below ~3e-39) that 1/c overflows the input's dtype:
+        # scale them in float64, the result is back in range
+        scaled = (H.astype(np.float64) * inverse).astype(H.dtype)
+    else:
+        scaled = H * inverse
+    pre_activation = np.ascontiguousarray(scaled @ weights)
     scale = 1.0 / math.sqrt(weights.shape[1])
     return apply_activation_(pre_activation, activation, degree, scale, n_threads)
 
@@ -184,9 +191,33 @@ def rms_normalizer(features, sample_weight):
         # dtype=float64 casts element by element (buffered), without a float64 copy of the block
         total += float(sample_weight[rows] @ np.einsum("ij,ij->i", block, block, dtype=np.float64))
     c = math.sqrt(total / float(sample_weight.sum()))
+    if math.isinf(c) or c < _SMALLEST_EXACT_NORM:
+        # squared norms beyond float64 (rows around 1e160 and up), or so small that
+        # they are subnormal or zero (rows below about 1e-154): sum them again
+        # relative to the largest entry instead of giving up on scaling
+        c = _rms_rescaled(features, sample_weight)
     if not np.isfinite(c) or c <= np.finfo(np.float64).tiny:
         return 1.0
     return c
+
+
+# below this RMS norm some squared entries are subnormal in float64 (sqrt(tiny) ~ 1.5e-154)
+_SMALLEST_EXACT_NORM = 1e-140
+
+
+def _rms_rescaled(features, sample_weight):
+    """``rms_normalizer`` summed relative to the largest absolute entry (a second pass)."""
+    scale = 0.0
+    for _, block in features.blocks():
+        if block.size:
+            scale = max(scale, float(np.max(np.abs(block))))
+    if not (np.isfinite(scale) and scale > 0):
+        return scale
+    total = 0.0
+    for rows, block in features.blocks():
+        scaled = block.astype(np.float64) / scale
+        total += float(sample_weight[rows] @ np.einsum("ij,ij->i", scaled, scaled))
+    return scale * math.sqrt(total / float(sample_weight.sum()))
 
 
 def map_row_blocks(function, X, width):
