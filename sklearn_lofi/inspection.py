@@ -474,10 +474,11 @@ class SpectrumDisplay:
         eigenvalues, null_eigenvalues, kept = [], [], []
         with numba_threads(model.n_jobs) as n_threads:
             for index in layers:
-                H = layer_input(X, model.random_weights_, model.normalizers_, model.components_, model.activation,
-                                model.degree, index, n_threads)
-                Z = lifted_rows(H, model.random_weights_[index], model.normalizers_[index], model.activation,
-                                model.degree, n_threads)
+                # the fitted activation and degree, whatever set_params has changed since the fit
+                H = layer_input(X, model.random_weights_, model.normalizers_, model.components_, model._activation,
+                                model._degree, index, n_threads)
+                Z = lifted_rows(H, model.random_weights_[index], model.normalizers_[index], model._activation,
+                                model._degree, n_threads)
                 values, null = layer_spectra(Z, labels, null_labels, sample_weight, n_threads)
                 del Z
                 eigenvalues.append(values)

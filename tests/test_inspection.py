@@ -401,3 +401,13 @@ def test_filter_display_on_a_real_conv_model_of_digits():
     # the plain second moment is positive semi-definite; the signed operator is not
     assert np.all(display.label_free_eigenvalues > 0)
     assert display.images_[0, 0].get_array().shape == (3, 3)
+
+
+def test_spectrum_replays_the_fitted_layers_after_set_params(cancer):
+    # the display must use the activation and degree the layers were fitted with
+    X, y = cancer
+    model = LoFiTransformer(width=32, n_components=2, degree=2, random_state=0).fit(X, y)
+    before = SpectrumDisplay.from_estimator(model, X, y, n_shuffles=1, random_state=0)
+    model.set_params(activation="tanh", degree=None)
+    after = SpectrumDisplay.from_estimator(model, X, y, n_shuffles=1, random_state=0)
+    np.testing.assert_array_equal(after.eigenvalues[0], before.eigenvalues[0])
