@@ -537,3 +537,84 @@ def test_grid_search_in_parallel_matches_serial(kind, backend):
     for key in ("mean_test_score", "split0_test_score", "split1_test_score", "split2_test_score"):
         np.testing.assert_array_equal(parallel[key], serial[key], err_msg=key)
     assert parallel["params"] == serial["params"]
+
+
+# --------------------------------------------------------------------------------------
+# Gaps of the bug-case map, for the estimators added after the foundation
+# --------------------------------------------------------------------------------------
+def test_conv_too_many_components_are_clipped_with_a_warning():
+    # BR-01: 4 x 4 images, 2 x 2 patches, width 3: the operator has rank at most 3
+    X, y = _data("ConvLoFiTransformer")
+    with pytest.warns(UserWarning, match="Fewer directions than n_components were kept"):
+        conv = ConvLoFiTransformer(patch_size=2, width=3, n_components=10, random_state=0).fit(X, y)
+    assert conv.n_components_ <= 3
+    assert conv.components_.shape == (3, conv.n_components_)
+    assert conv.transform(X).shape == (N, int(np.prod(conv.output_shape_)))
+
+
+@pytest.mark.parametrize("name", ["KernelLoFiClassifier", "ConvLoFiTransformer", "LoFiTransformer"])
+def test_swapping_the_two_classes_keeps_the_directions(name):
+    # BR-04: the |eigenvalue| rule does not depend on which class is coded +1:
+    # the kept eigenvalues change sign, the directions stay (up to their sign rule)
+    X, y = _data(name)
+    first = MAKERS[name]().fit(X, y)
+    swapped = MAKERS[name]().fit(X, 1 - y)
+    values = first.eigenvalues_[0] if name != "ConvLoFiTransformer" else first.eigenvalues_
+    swapped_values = swapped.eigenvalues_[0] if name != "ConvLoFiTransformer" else swapped.eigenvalues_
+    np.testing.assert_allclose(np.asarray(swapped_values), -np.asarray(values), rtol=1e-9, atol=1e-12)
+    out, swapped_out = _main_output(first, X), _main_output(swapped, X)
+    if name == "KernelLoFiClassifier":  # the readout flips with the coding: same predicted labels
+        np.testing.assert_array_equal(first.predict(X), swapped.predict(X) * -1 + 1)
+    else:
+        np.testing.assert_allclose(np.abs(swapped_out), np.abs(out), rtol=1e-8, atol=1e-10)
+
+
+@timeout(300)
+def test_pickle_with_jit_disabled_for_every_estimator(tmp_path):
+    # BR-10: fitted with numba's JIT off, pickled, then loaded and used with the JIT on:
+    # nothing numba-specific is stored, and the compiled and pure-Python paths agree
+    script = textwrap.dedent(
+        f"""
+        import pickle, sys
+        import numpy as np
+        sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})
+        from test_hard_to_break import MAKERS, NAMES, _data, _outputs
+        models = {{}}
+        for name in NAMES:
+            X, y = _data(name, n=24)
+            est = MAKERS[name]().fit(X, y)
+            models[name] = (est, X, _outputs(est, X))
+        with open({str(tmp_path / "models.pkl")!r}, "wb") as handle:
+            pickle.dump(models, handle)
+        """
+    )
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=280,
+                            check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(tmp_path / "models.pkl", "rb") as handle:
+        models = pickle.load(handle)
+    assert sorted(models) == NAMES
+    for name, (est, X, expected) in models.items():
+        _assert_same_outputs(_outputs(est, X), expected, exact=False, rtol=1e-9, atol=1e-12)
+
+
+@timeout(120)
+@pytest.mark.parametrize("name", NAMES)
+def test_fits_in_concurrent_threads_equal_fits_one_by_one(name):
+    # BR-12 / BR-17: four fits at once in Python threads (sharing numba's threads)
+    # give the models of four fits one after the other
+    from concurrent.futures import ThreadPoolExecutor
+
+    X, y = _data(name)
+
+    def fit(seed):
+        est = MAKERS[name]().set_params(random_state=seed) if "random_state" in MAKERS[name]().get_params() \
+            else MAKERS[name]()
+        return _outputs(est.fit(X, y), X)
+
+    serial = [fit(seed) for seed in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        threaded = list(pool.map(fit, range(4)))
+    for one, other in zip(serial, threaded):
+        _assert_same_outputs(other, one)
