@@ -158,6 +158,30 @@ def test_save_writes_a_loadable_pipeline(tmp_path, capsys):
     assert np.mean(predictions == table.y) > 0.75
 
 
+def test_saved_lofi_model_predicts_the_same_in_a_fresh_process(tmp_path, capsys):
+    # a model saved by the main job is loaded by another Python process, as a user would months later
+    header, rows = categorical_rows()
+    path = write_csv(tmp_path / "mixed.csv", header, rows)
+    model_path = tmp_path / "model.joblib"
+    code, _, err = run(capsys, "--data", str(path), "--target", "label", *SMALL, "--models", "lofi",
+                       "--save", str(model_path))
+    assert code == 0, err
+    table = load_table(path, "label")
+    expected = joblib.load(model_path).predict_proba(as_model_input(table.X, table.categorical))
+    script = (
+        "import sys, joblib, numpy as np\n"
+        "from sklearn_lofi._data import as_model_input, load_table\n"
+        f"table = load_table({str(path)!r}, 'label')\n"
+        f"model = joblib.load({str(model_path)!r})\n"
+        "np.save(sys.argv[1], model.predict_proba(as_model_input(table.X, table.categorical)))\n"
+    )
+    out_path = tmp_path / "proba.npy"
+    result = subprocess.run([sys.executable, "-c", script, str(out_path)], capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    np.testing.assert_array_equal(np.load(out_path), expected)
+
+
 def test_small_class_falls_back_to_kfold(tmp_path, capsys):
     rows = [[i, (i * 7) % 11, "rare" if i < 2 else ("a" if i % 2 else "b")] for i in range(60)]
     path = write_csv(tmp_path / "rare.csv", ["u", "v", "y"], rows)

@@ -115,6 +115,31 @@ def test_loky_worker_is_clamped_to_its_numba_budget():
         assert report["effective"] == report["granted"] == report["inside"] == budget
 
 
+def _busy_threads_after_a_fit(seed):
+    import numba
+    from sklearn.datasets import make_classification
+    from threadpoolctl import threadpool_info
+
+    from sklearn_lofi import NeuralLoFiClassifier
+
+    X, y = make_classification(n_samples=200, n_features=10, random_state=seed)
+    NeuralLoFiClassifier(width=64, n_components=4, head_width=64, n_jobs=-1, random_state=seed).fit(X, y)
+    blas = max((info["num_threads"] for info in threadpool_info()), default=1)
+    return {"numba": numba.get_num_threads(), "blas": blas}
+
+
+@timeout(120)
+def test_parallel_workers_use_no_more_threads_than_cores():
+    # k loky workers, each fitting with n_jobs=-1: numba's threads and BLAS's in each
+    # worker stay within cores // k, so k workers never run more busy threads than cores
+    from joblib import Parallel, delayed
+
+    budget = max(os.cpu_count() // 2, 1)
+    for report in Parallel(n_jobs=2, backend="loky")(delayed(_busy_threads_after_a_fit)(s) for s in range(4)):
+        assert report["numba"] <= budget, report
+        assert report["blas"] <= budget, report
+
+
 @timeout(60)
 def test_concurrent_python_threads_share_the_numba_threads():
     # A Python thread entering numba_threads while another one holds all the
