@@ -332,9 +332,12 @@ def make_preprocessor(categorical_mask):
     -------
     ColumnTransformer
         ``StandardScaler`` on the numeric columns and
-        ``OneHotEncoder(handle_unknown="ignore", sparse_output=False)`` on the
+        ``OneHotEncoder(handle_unknown="warn", sparse_output=False)`` on the
         categorical ones, dense output, columns selected by position (so it
-        accepts arrays and data frames alike).
+        accepts arrays and data frames alike). A category not seen in
+        training is encoded as all zeros with a warning: a saved model fed a
+        table read differently (quoted values, say) must not lose its
+        categorical columns silently.
     """
     mask = np.asarray(categorical_mask, dtype=bool).reshape(-1)
     numeric = np.flatnonzero(~mask).tolist()
@@ -344,7 +347,7 @@ def make_preprocessor(categorical_mask):
         transformers.append(("numeric", StandardScaler(), numeric))
     if categorical:
         transformers.append(
-            ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical)
+            ("categorical", OneHotEncoder(handle_unknown="warn", sparse_output=False), categorical)
         )
     if not transformers:
         raise ValueError("categorical_mask is empty: there are no feature columns")

@@ -182,6 +182,16 @@ def test_saved_lofi_model_predicts_the_same_in_a_fresh_process(tmp_path, capsys)
     np.testing.assert_array_equal(np.load(out_path), expected)
 
 
+def test_unseen_categories_at_predict_time_warn():
+    # a saved model fed categories it never saw (a table read with other quoting, say)
+    # encodes them as zeros, but says so instead of losing the columns silently
+    X = np.array([["a", 1.0], ["b", 2.0], ["a", 3.0]], dtype=object)
+    preprocessor = make_preprocessor([True, False]).fit(X)
+    with pytest.warns(UserWarning, match="unknown categories"):
+        encoded = preprocessor.transform(np.array([["'a'", 1.0]], dtype=object))
+    np.testing.assert_array_equal(encoded[0, -2:], [0.0, 0.0])  # numeric column first, then the one-hot ones
+
+
 def test_small_class_falls_back_to_kfold(tmp_path, capsys):
     rows = [[i, (i * 7) % 11, "rare" if i < 2 else ("a" if i % 2 else "b")] for i in range(60)]
     path = write_csv(tmp_path / "rare.csv", ["u", "v", "y"], rows)
