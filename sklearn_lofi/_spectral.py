@@ -12,7 +12,9 @@ vector labels they are the top left singular vectors of the unfolding
 that is exactly the |eigenvalue| rule.
 """
 
+import threading
 import warnings
+from contextlib import contextmanager
 
 import numpy as np
 from scipy import linalg
@@ -200,8 +202,16 @@ def _check_selection(m, selection):
 
 
 _THREADPOOL_CONTROLLER = None
+# BLAS thread limits are process-wide: blocks entered from several Python threads
+# (GridSearchCV's threading backend) share one limit, set by the first block to
+# enter and lifted by the last to leave, so the user's setting is always restored
+# (one limit per block restored what the previous block had set, i.e. 1, when
+# the blocks overlapped).
+_SERIAL_BLAS_LOCK = threading.Lock()
+_SERIAL_BLAS_STATE = {"users": 0, "limiter": None}
 
 
+@contextmanager
 def serial_blas():
     """Limit BLAS/LAPACK to one thread within a block.
 
@@ -215,9 +225,20 @@ def serial_blas():
     QR of 4096 x 74 20 ms-1.1 s against 7-8 ms.
     """
     global _THREADPOOL_CONTROLLER
-    if _THREADPOOL_CONTROLLER is None:
-        _THREADPOOL_CONTROLLER = ThreadpoolController()
-    return _THREADPOOL_CONTROLLER.limit(limits=1, user_api="blas")
+    with _SERIAL_BLAS_LOCK:
+        if _SERIAL_BLAS_STATE["users"] == 0:
+            if _THREADPOOL_CONTROLLER is None:
+                _THREADPOOL_CONTROLLER = ThreadpoolController()
+            _SERIAL_BLAS_STATE["limiter"] = _THREADPOOL_CONTROLLER.limit(limits=1, user_api="blas")
+        _SERIAL_BLAS_STATE["users"] += 1
+    try:
+        yield
+    finally:
+        with _SERIAL_BLAS_LOCK:
+            _SERIAL_BLAS_STATE["users"] -= 1
+            if _SERIAL_BLAS_STATE["users"] == 0:
+                _SERIAL_BLAS_STATE["limiter"].restore_original_limits()
+                _SERIAL_BLAS_STATE["limiter"] = None
 
 
 def _dense_eigh(M):

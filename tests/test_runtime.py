@@ -140,6 +140,39 @@ def test_parallel_workers_use_no_more_threads_than_cores():
         assert report["blas"] <= budget, report
 
 
+@timeout(120)
+def test_threaded_grid_search_leaves_the_blas_threads_as_they_were():
+    # BLAS limits are process-wide: the one-thread blocks of the eigensolvers, entered
+    # from several Python threads at once (GridSearchCV under the threading backend),
+    # must give back the user's BLAS thread count, whichever block leaves last (each
+    # block restoring what it had found left 1 thread for the rest of the process).
+    # A fresh process: one whose main thread has set BLAS limits before does not show it.
+    result = _run(
+        """
+        import numpy as np
+        from joblib import parallel_config
+        from sklearn.model_selection import GridSearchCV
+        from threadpoolctl import threadpool_info
+        from sklearn_lofi import KernelLoFiClassifier, NeuralLoFiClassifier
+
+        def blas_threads():
+            return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+        X = np.random.RandomState(0).standard_normal((300, 10))
+        y = (X[:, 0] > 0).astype(int)
+        before = blas_threads()
+        for est in (KernelLoFiClassifier(n_components=2, random_state=0),
+                    NeuralLoFiClassifier(width=64, n_components=2, head_width=64, random_state=0)):
+            with parallel_config(backend="threading"):
+                GridSearchCV(est, {"alpha": [0.1, 1.0, 10.0]}, cv=3, n_jobs=2).fit(X, y)
+            assert blas_threads() == before, (type(est).__name__, before, blas_threads())
+        print(before)
+        """,
+        timeout=110,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
 @timeout(60)
 def test_concurrent_python_threads_share_the_numba_threads():
     # A Python thread entering numba_threads while another one holds all the
