@@ -202,13 +202,6 @@ def _check_selection(m, selection):
 
 
 _THREADPOOL_CONTROLLER = None
-# BLAS thread limits are process-wide: blocks entered from several Python threads
-# (GridSearchCV's threading backend) share one limit, set by the first block to
-# enter and lifted by the last to leave, so the user's setting is always restored
-# (one limit per block restored what the previous block had set, i.e. 1, when
-# the blocks overlapped).
-_SERIAL_BLAS_LOCK = threading.Lock()
-_SERIAL_BLAS_STATE = {"users": 0, "limiter": None}
 
 
 @contextmanager
@@ -223,22 +216,21 @@ def serial_blas():
     ``eigh`` of 1024 x 1024 1.06 s with 2 threads against 0.16 s with one,
     2048 x 2048 7.2 s against 1.1 s, ARPACK (k = 64) 0.94 s against 0.07 s,
     QR of 4096 x 74 20 ms-1.1 s against 7-8 ms.
+
+    Only the main thread sets the limit. BLAS limits are process-wide, and
+    OpenBLAS does not reliably give back a limit set and lifted from other
+    threads: fits run in the threads of GridSearchCV's threading backend left
+    BLAS at one thread for the rest of the process (later fits then differed
+    by ~1e-9). In those threads BLAS keeps the user's setting.
     """
     global _THREADPOOL_CONTROLLER
-    with _SERIAL_BLAS_LOCK:
-        if _SERIAL_BLAS_STATE["users"] == 0:
-            if _THREADPOOL_CONTROLLER is None:
-                _THREADPOOL_CONTROLLER = ThreadpoolController()
-            _SERIAL_BLAS_STATE["limiter"] = _THREADPOOL_CONTROLLER.limit(limits=1, user_api="blas")
-        _SERIAL_BLAS_STATE["users"] += 1
-    try:
+    if threading.current_thread() is not threading.main_thread():
         yield
-    finally:
-        with _SERIAL_BLAS_LOCK:
-            _SERIAL_BLAS_STATE["users"] -= 1
-            if _SERIAL_BLAS_STATE["users"] == 0:
-                _SERIAL_BLAS_STATE["limiter"].restore_original_limits()
-                _SERIAL_BLAS_STATE["limiter"] = None
+        return
+    if _THREADPOOL_CONTROLLER is None:
+        _THREADPOOL_CONTROLLER = ThreadpoolController()
+    with _THREADPOOL_CONTROLLER.limit(limits=1, user_api="blas"):
+        yield
 
 
 def _dense_eigh(M):
