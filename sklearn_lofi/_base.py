@@ -101,8 +101,10 @@ def check_alphas(alpha):
     """Readout candidates as a 1-D float array."""
     if alpha is None:
         return DEFAULT_ALPHAS
-    alphas = np.atleast_1d(np.asarray(alpha, dtype=np.float64)).reshape(-1)
-    if alphas.size == 0 or not np.all(np.isfinite(alphas)) or np.any(alphas < 0):
+    alphas = np.atleast_1d(np.asarray(alpha, dtype=np.float64))
+    if alphas.ndim != 1 or alphas.size == 0:
+        raise ValueError(f"alpha must be a number or a 1-D sequence of at least one candidate; got {alpha!r}.")
+    if not np.all(np.isfinite(alphas)) or np.any(alphas < 0):
         raise ValueError(f"alpha must be non-negative and finite; got {alpha!r}.")
     return alphas
 
