@@ -31,7 +31,7 @@ def lift(H, weights, normalizer, activation, degree, n_threads=1):
     """
     # float(): a NumPy float64 scalar would promote float32 H to float64 (NEP 50)
     inverse = 1.0 / float(normalizer)
-    if inverse > np.finfo(H.dtype).max:
+    if inverse > float(np.finfo(H.dtype).max):  # a Python comparison: NumPy would cast inverse to float32
         # rows so small (float32 norms below ~3e-39) that 1/c overflows the input's dtype:
         # scale them in float64, the result is back in range
         scaled = (H.astype(np.float64) * inverse).astype(H.dtype)

@@ -109,7 +109,7 @@ def test_subnormal_float32_inputs_give_the_same_model(regression, name):
     X, y = regression
     X32 = (X * 1e-40).astype(np.float32)  # subnormal in float32, still nonzero
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("error", RuntimeWarning)  # no overflow, not even a stray one
         out = _out(name, X32, y)
     assert _rel_err(out, _out(name, X, y)) < 1e-3
 
