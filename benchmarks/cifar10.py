@@ -99,6 +99,13 @@ def load(data, source, split, n, seed):
     return X / 255.0, 2.0 * y - 1.0
 
 
+def training_subset(args, n, seed, X_test):
+    """The seed's n training images and targets, standardised, and the test images on the same scale."""
+    X, y = load(args.data, args.source, "train", n, seed)
+    scaler = StandardScaler().fit(X)
+    return scaler.transform(X), y, scaler.transform(X_test)
+
+
 def scores(model, X, y):
     prediction = model.predict(X)
     return float(np.mean((prediction - y) ** 2)), float(np.mean(np.where(prediction >= 0, 1.0, -1.0) != y))
@@ -124,9 +131,7 @@ def choose_components(X, y, X_test, y_test, grid, width, head_width, seed):
 
 
 def run_one(args, n, seed, X_test, y_test, log):
-    X, y = load(args.data, args.source, "train", n, seed)
-    scaler = StandardScaler().fit(X)
-    X, X_te = scaler.transform(X), scaler.transform(X_test)
+    X, y, X_te = training_subset(args, n, seed, X_test)
     record = dict(n=n, seed=seed)
 
     start = time.perf_counter()
@@ -160,9 +165,7 @@ def sweep_components(args, n, seed, X_test, y_test, log):
 
     The paper's protocol (best K read off the test set): optimistic, a diagnostic of the K dependence.
     """
-    X, y = load(args.data, args.source, "train", n, seed)
-    scaler = StandardScaler().fit(X)
-    X, X_te = scaler.transform(X), scaler.transform(X_test)
+    X, y, X_te = training_subset(args, n, seed, X_test)
     record = dict(n=n, seed=seed, per_K=[])
     record["Deep NNGP"] = dict(zip(("mse", "error"), scores(DeepNNGPRegressor(n_layers=2).fit(X, y), X_te, y_test)))
     log(f"n={n:5d} seed={seed} Deep NNGP         test MSE {record['Deep NNGP']['mse']:.4f}  "

@@ -33,13 +33,7 @@ from sklearn_lofi import (
     RandomFeatureBaselineRegressor,
 )
 
-try:  # pytest-timeout is in the test extra; without it the marks do nothing
-    import pytest_timeout  # noqa: F401
-
-    timeout = pytest.mark.timeout
-except ImportError:  # pragma: no cover
-    def timeout(seconds):
-        return lambda function: function
+timeout = pytest.mark.timeout  # pytest-timeout is in the test extra (and pyproject's timeout setting)
 
 N, D = 60, 16  # 16 features: 4 x 4 images for the convolutional transformer
 MAKERS = {
