@@ -286,6 +286,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.load:
         stored = json.loads(args.load.read_text())
+        if "setup" not in stored:
+            parser.error(f"{args.load} is not a stored comparison (a --sweep-k result holds its numbers in "
+                         "'records', per K)")
         print(f"measurements of: {stored['setup']['command']}")
         MODELS[:] = stored["setup"].get("models", ALL_MODELS)
         sizes = stored["setup"]["sizes"]

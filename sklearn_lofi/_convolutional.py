@@ -84,7 +84,7 @@ class ConvLoFiTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Tar
         axis where the image is smaller).
     stride : int, default=1
         Step between patch positions, along both axes.
-    padding : {{"same", "valid"}}, default="same"
+    padding : {"same", "valid"}, default="same"
         ``"same"`` pads with zeros to ``ceil(size / stride)`` positions per
         axis; ``"valid"`` uses only patches inside the image.
     width : int, default=256
@@ -95,7 +95,7 @@ class ConvLoFiTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Tar
     pool : int, default=1
         Average the output maps over non-overlapping ``pool x pool`` windows
         (``1``: no pooling).
-    operator : {{"signed", "plain"}}, default="signed"
+    operator : {"signed", "plain"}, default="signed"
         ``"signed"`` is Neural LoFi's label-weighted operator. ``"plain"``
         ignores the labels and keeps the top directions of the plain
         (uncentred) second moment of the lifted patches: the label-free

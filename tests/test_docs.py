@@ -67,6 +67,13 @@ def test_every_public_estimator_has_a_runnable_example(obj):
 
 
 @pytest.mark.parametrize("obj", PUBLIC_OBJECTS)
+def test_docstrings_carry_no_template_escapes(obj):
+    # shared parameter blocks are filled in with str.replace, so a class docstring's
+    # own braces must not be doubled as for str.format ('{{"same", "valid"}}')
+    assert "{{" not in obj.__doc__ and "{params}" not in obj.__doc__, obj.__qualname__
+
+
+@pytest.mark.parametrize("obj", PUBLIC_OBJECTS)
 def test_every_public_object_is_in_the_api_reference(obj):
     # An autosummary entry under the right ``currentmodule`` gives it a page that references can reach.
     current, listed = None, set()
