@@ -2,7 +2,9 @@
 
 import contextlib
 import os
+import sys
 import threading
+import time
 
 import numba
 
@@ -30,7 +32,8 @@ def effective_n_threads(n_jobs):
     """Number of numba threads for ``n_jobs``, clamped to what numba launched.
 
     ``None`` keeps numba's current setting (which honours ``NUMBA_NUM_THREADS``
-    and the per-worker budget that joblib's loky backend sets); ``-1`` means all
+    and the per-worker budget that joblib's loky backend sets), within a task
+    of a Dask worker at most its share of the host (:func:`dask_worker_share`); ``-1`` means all
     launched threads; negative values count back from there as in joblib.
     """
     if _forked_child:
@@ -38,6 +41,9 @@ def effective_n_threads(n_jobs):
     launched = numba.config.NUMBA_NUM_THREADS
     if n_jobs is None:
         wanted = numba.get_num_threads()
+        share = dask_worker_share()
+        if share is not None:
+            wanted = min(wanted, share)
     elif n_jobs < 0:
         wanted = launched + 1 + n_jobs
     else:
@@ -54,6 +60,53 @@ def effective_n_threads(n_jobs):
         if layer not in ("omp", "tbb"):
             wanted = 1
     return wanted
+
+
+# How long a Dask worker trusts its count of the threads on its host: a fit
+# asks the scheduler at most this often (a grid search runs many short fits),
+# and an adaptive cluster that grows or shrinks is seen within this delay.
+_SHARE_TTL_SECONDS = 30.0
+_share_cache = {}
+
+
+def dask_worker_share():
+    """numba threads for one task of the Dask worker running this thread, or None elsewhere.
+
+    Dask's nanny starts worker processes with one BLAS/OpenMP thread per
+    worker thread (its ``pre-spawn-environ``) but leaves ``NUMBA_NUM_THREADS``
+    alone, so every task would start one numba thread per core: two workers
+    of two threads on two cores ran 4 tasks x 2 threads. The share is the
+    host's usable cores over the worker threads of all workers on that host
+    (from the scheduler), at least 1.
+    """
+    distributed = sys.modules.get("distributed")
+    if distributed is None:  # never imported: not inside a worker
+        return None
+    try:
+        worker = distributed.get_worker()
+    except ValueError:
+        return None
+    now = time.monotonic()
+    cached = _share_cache.get(worker.address)
+    if cached is not None and now - cached[1] < _SHARE_TTL_SECONDS:
+        return cached[0]
+    host = worker.address.rsplit(":", 1)[0].split("://")[-1]
+    try:
+        identity = distributed.utils.sync(worker.loop, worker.scheduler.identity)
+        threads_on_host = sum(info["nthreads"] for info in identity["workers"].values()
+                              if info.get("host") == host)
+    except Exception:  # scheduler unreachable: count this worker alone
+        threads_on_host = 0
+    threads_on_host = max(threads_on_host, worker.state.nthreads)
+    share = max(1, _usable_cores() // threads_on_host)
+    _share_cache[worker.address] = (share, now)
+    return share
+
+
+def _usable_cores():
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 # Python threads that run kernels at the same time (joblib's threading backend,
