@@ -16,6 +16,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
     _check_sample_weight,
+    _num_samples,
     check_is_fitted,
     check_random_state,
     column_or_1d,
@@ -23,14 +24,54 @@ from sklearn.utils.validation import (
 )
 
 from ._activations import ACTIVATIONS
+from ._distributed import check_dask_rows, is_dask_array, lazy_rows
 from ._calibration import binary_logits, fit_temperature, probabilities
 from ._ridge import DEFAULT_ALPHAS, fit_kernel_ridge_loo, fit_ridge_loo
 from ._spectral import warn_reduced
-from ._features import LiftedRows, rms_normalizer
+from ._features import lifted_rows, rms_normalizer
 from ._stack import draw_weights, fit_kernel_layers, fit_layers, predict_kernel_rows, predict_rows, transform_layers
 from ._threads import numba_threads
 
 FLOAT_DTYPES = [np.float64, np.float32]
+
+
+def validate_fit_data(estimator, X, y, **y_checks):
+    """``validate_data`` of a fit: X float32 or float64 with at least 2 rows.
+
+    A dask array ``X`` given to an estimator that fits out of core
+    (``_out_of_core``) stays a dask array: it is checked on the workers
+    (``_distributed.check_dask_rows``), never brought to the client. ``y``
+    is (a dask ``y`` computed first), with the same checks as in memory.
+    """
+    if not (getattr(estimator, "_out_of_core", False) and is_dask_array(X)):
+        return validate_data(estimator, X, y, dtype=FLOAT_DTYPES, ensure_min_samples=2, **y_checks)
+    X = check_dask_rows(X, type(estimator).__name__)
+    y = validate_data(estimator, "no_validation", np.asarray(y) if is_dask_array(y) else y, **y_checks)
+    if _num_samples(y) != X.shape[0]:
+        raise ValueError(f"Found input variables with inconsistent numbers of samples: [{X.shape[0]}, "
+                         f"{_num_samples(y)}]")
+    estimator.n_features_in_ = X.shape[1]
+    return X, y
+
+
+def maps_dask_chunks(estimator, X):
+    """Whether a prediction method should map over the chunks of ``X`` lazily.
+
+    True for a dask ``X`` and an estimator that fits out of core, once it is
+    known to be fitted and ``X`` has the fitted number of columns.
+    """
+    if not (getattr(estimator, "_out_of_core", False) and is_dask_array(X)):
+        return False
+    check_is_fitted(estimator)
+    if X.ndim != 2 or X.shape[-1] != estimator.n_features_in_:
+        raise ValueError(f"X has {X.shape[-1] if X.ndim else 0} features, but {type(estimator).__name__} is "
+                         f"expecting {estimator.n_features_in_} features as input.")
+    return True
+
+
+def float_dtype(X):
+    """The dtype predictions of ``X`` come in: X's own if float32 or float64, else float64."""
+    return X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
 
 
 def keep_state_on_error(fit_method):
@@ -226,9 +267,14 @@ class TargetLabelsMixin:
 
 
 class BaseLoFi(BaseEstimator):
-    """Layer stack shared by every estimator; ``_filtered`` selects LoFi or lazy."""
+    """Layer stack shared by every estimator; ``_filtered`` selects LoFi or lazy.
+
+    These estimators fit dask arrays out of core (``_distributed``) and map
+    their predictions over its chunks.
+    """
 
     _filtered = True
+    _out_of_core = True
 
     def _layer_sizes(self):
         widths = per_layer(self.width, self.n_layers, "width")
@@ -283,9 +329,9 @@ class BaseLoFiPredictor(BaseLoFi):
         with numba_threads(self.n_jobs) as n_threads:
             H = self._fit_stack(X, labels, sample_weight, random_state, n_threads)
             if self.head_width > 0:
-                self.head_normalizer_ = rms_normalizer(H, sample_weight)
+                self.head_normalizer_ = rms_normalizer(H, sample_weight, n_threads)
                 self.head_weights_ = draw_weights(random_state, H.width, self.head_width, X.dtype)
-                H = LiftedRows(H, self.head_weights_, self.head_normalizer_, self.activation, None, n_threads)
+                H = lifted_rows(H, self.head_weights_, self.head_normalizer_, self.activation, None, n_threads)
             else:
                 self.head_normalizer_, self.head_weights_ = None, None
             coef, intercept, alpha, scores, loo = fit_ridge_loo(H, targets, sample_weight, alphas, n_threads)
@@ -458,7 +504,7 @@ class LoFiClassifierMixin(ClassifierMixin):
         self : object
             The fitted estimator.
         """
-        X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, ensure_min_samples=2)
+        X, y = validate_fit_data(self, X, y)
         check_label_types(y, type(self).__name__)
         check_classification_targets(y)
         sample_weight = check_weights(sample_weight, X)
@@ -490,6 +536,9 @@ class LoFiClassifierMixin(ClassifierMixin):
             For two classes, positive scores favour ``classes_[1]``; otherwise
             one score per class (the ridge fit of its +-1 indicator).
         """
+        if maps_dask_chunks(self, X):
+            return lazy_rows(self.decision_function, X, None if self.classes_.size == 2 else self.classes_.size,
+                             float_dtype(X))
         scores = self._raw_decision(X)
         return scores.ravel() if self.classes_.size == 2 else scores
 
@@ -506,6 +555,8 @@ class LoFiClassifierMixin(ClassifierMixin):
         y_pred : ndarray of shape (n_samples,)
             Labels from ``classes_``.
         """
+        if maps_dask_chunks(self, X):
+            return lazy_rows(self.predict, X, None, self.classes_.dtype)
         scores = self.decision_function(X)
         if self.classes_.size == 2:
             return self.classes_[(scores > 0).astype(np.intp)]
@@ -531,6 +582,8 @@ class LoFiClassifierMixin(ClassifierMixin):
         proba : ndarray of shape (n_samples, n_classes)
             Columns follow ``classes_``.
         """
+        if maps_dask_chunks(self, X):
+            return lazy_rows(self.predict_proba, X, self.classes_.size, float_dtype(X))
         scores = self.decision_function(X)
         logits = binary_logits(scores) if self.classes_.size == 2 else scores
         return probabilities(logits, self.temperature_).astype(scores.dtype, copy=False)
@@ -548,6 +601,8 @@ class LoFiClassifierMixin(ClassifierMixin):
         log_proba : ndarray of shape (n_samples, n_classes)
             Columns follow ``classes_``.
         """
+        if maps_dask_chunks(self, X):
+            return lazy_rows(self.predict_log_proba, X, self.classes_.size, float_dtype(X))
         return np.log(self.predict_proba(X))
 
 
@@ -573,9 +628,7 @@ class LoFiRegressorMixin:
         self : object
             The fitted estimator.
         """
-        X, y = validate_data(
-            self, X, y, dtype=FLOAT_DTYPES, multi_output=True, y_numeric=True, ensure_min_samples=2
-        )
+        X, y = validate_fit_data(self, X, y, multi_output=True, y_numeric=True)
         if y.dtype.kind not in "biuf":
             raise ValueError(f"{type(self).__name__} needs numeric targets; got dtype {y.dtype}.")
         sample_weight = check_weights(sample_weight, X)
@@ -603,5 +656,7 @@ class LoFiRegressorMixin:
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Same number of dimensions as the ``y`` given to ``fit``.
         """
+        if maps_dask_chunks(self, X):
+            return lazy_rows(self.predict, X, None if self._y_ndim == 1 else self.coef_.shape[1], float_dtype(X))
         prediction = self._raw_decision(X)
         return prediction.ravel() if self._y_ndim == 1 else prediction

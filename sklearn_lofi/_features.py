@@ -14,8 +14,14 @@ Both classes below expose ``n_rows``, ``width``, ``dtype``, ``streamed``,
 ``offset`` and ``blocks()``, which yields ``(rows, block)`` pairs with ``rows``
 a slice. A source with an ``offset`` (a vector of length ``width``, or None)
 hands out its rows minus that offset: the features are ``block + offset``.
+
+Consumers sum over rows through :func:`accumulate_blocks` and lift through
+:func:`lifted_rows`, so that a source held in a dask array
+(``_distributed.DaskRows``, which has no ``blocks()``) runs the same code as
+a map over its chunks on the workers followed by a tree of sums.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -80,6 +86,41 @@ class ArrayRows:
         return _add_offset(self.array @ vectors, self.offset, vectors)
 
 
+def accumulate_blocks(source, specs, add, *row_arrays, n_threads=1, combine=None):
+    """Sums over the row blocks of ``source``, in accumulators made from ``specs``.
+
+    ``specs`` lists ``(shape, dtype)`` of zero-filled accumulators;
+    ``add(accumulators, rows, block, *row_slices, n_threads)`` adds a block's
+    share to them in place, ``row_slices`` being ``array[rows]`` of each of
+    ``row_arrays`` (labels, weights: one entry per row). A source with its own
+    ``accumulate`` (``_distributed.DaskRows``) runs ``add`` once per chunk
+    where the chunk lives and merges the chunks' accumulators with
+    ``combine`` (default: their sum), which must agree with what ``add`` does
+    (a running maximum needs ``np.maximum``).
+
+    Returns
+    -------
+    accumulators : list of ndarray
+    """
+    if hasattr(source, "accumulate"):
+        return source.accumulate(specs, add, *row_arrays, n_threads=n_threads, combine=combine)
+    accumulators = zero_accumulators(specs)
+    for rows, block in source.blocks():
+        add(accumulators, rows, block, *[array[rows] for array in row_arrays], n_threads)
+    return accumulators
+
+
+def zero_accumulators(specs):
+    return [np.zeros(shape, dtype=dtype) for shape, dtype in specs]
+
+
+def lifted_rows(source, weights, normalizer, activation, degree, n_threads=1, *, centre=False):
+    """The lift of ``source`` as a row source of the same kind (:class:`LiftedRows` for local sources)."""
+    if hasattr(source, "lifted"):
+        return source.lifted(weights, normalizer, activation, degree, n_threads, centre=centre)
+    return LiftedRows(source, weights, normalizer, activation, degree, n_threads, centre=centre)
+
+
 def _add_offset(product, offset, vectors):
     # (Zc + 1 offset^T) V = Zc V + 1 (offset^T V)
     if offset is not None:
@@ -88,8 +129,12 @@ def _add_offset(product, offset, vectors):
 
 
 def as_rows(features):
-    """Wrap a plain array as :class:`ArrayRows`; pass row sources through."""
-    return ArrayRows(features) if isinstance(features, np.ndarray) else features
+    """Wrap a NumPy array as :class:`ArrayRows`, a dask array as ``_distributed.DaskRows``; pass row sources through."""
+    if isinstance(features, np.ndarray):
+        return ArrayRows(features)
+    from ._distributed import DaskRows, is_dask_array  # imports this module
+
+    return DaskRows(features) if is_dask_array(features) else features
 
 
 class LiftedRows(ArrayRows):
@@ -177,7 +222,7 @@ def _column_mean(block):
     return np.mean(block, axis=0, dtype=np.float64).astype(block.dtype)
 
 
-def rms_normalizer(features, sample_weight):
+def rms_normalizer(features, sample_weight, n_threads=1):
     """Weighted root-mean-square row norm of a row source (1.0 if all zero).
 
     Squared norms are summed in float64: those of large float32 inputs
@@ -186,16 +231,14 @@ def rms_normalizer(features, sample_weight):
     features = as_rows(features)
     if features.offset is not None:
         raise ValueError("rms_normalizer needs the features themselves, not centred rows")
-    total = 0.0
-    for rows, block in features.blocks():
-        # dtype=float64 casts element by element (buffered), without a float64 copy of the block
-        total += float(sample_weight[rows] @ np.einsum("ij,ij->i", block, block, dtype=np.float64))
-    c = math.sqrt(total / float(sample_weight.sum()))
+    (total,) = accumulate_blocks(features, [((), np.float64)], _add_weighted_squared_norms, sample_weight,
+                                 n_threads=n_threads)
+    c = math.sqrt(float(total) / float(sample_weight.sum()))
     if math.isinf(c) or c < _SMALLEST_EXACT_NORM:
         # squared norms beyond float64 (rows around 1e160 and up), or so small that
         # they are subnormal or zero (rows below about 1e-154): sum them again
         # relative to the largest entry instead of giving up on scaling
-        c = _rms_rescaled(features, sample_weight)
+        c = _rms_rescaled(features, sample_weight, n_threads)
     if not np.isfinite(c) or c <= np.finfo(np.float64).tiny:
         return 1.0
     return c
@@ -205,19 +248,29 @@ def rms_normalizer(features, sample_weight):
 _SMALLEST_EXACT_NORM = 1e-140
 
 
-def _rms_rescaled(features, sample_weight):
-    """``rms_normalizer`` summed relative to the largest absolute entry (a second pass)."""
-    scale = 0.0
-    for _, block in features.blocks():
-        if block.size:
-            scale = max(scale, float(np.max(np.abs(block))))
+def _add_weighted_squared_norms(accumulators, rows, block, weights, n_threads, scale=None):
+    if scale is not None:
+        block = block.astype(np.float64) / scale
+    # dtype=float64 casts element by element (buffered), without a float64 copy of the block
+    accumulators[0][...] += float(weights @ np.einsum("ij,ij->i", block, block, dtype=np.float64))
+
+
+def _add_largest_magnitude(accumulators, rows, block, weights, n_threads):
+    if block.size:
+        np.maximum(accumulators[0], float(np.max(np.abs(block))), out=accumulators[0])
+
+
+def _rms_rescaled(features, sample_weight, n_threads):
+    """``rms_normalizer`` summed relative to the largest absolute entry (two more passes)."""
+    (scale,) = accumulate_blocks(features, [((), np.float64)], _add_largest_magnitude, sample_weight,
+                                 n_threads=n_threads, combine=np.maximum)
+    scale = float(scale)
     if not (np.isfinite(scale) and scale > 0):
         return scale
-    total = 0.0
-    for rows, block in features.blocks():
-        scaled = block.astype(np.float64) / scale
-        total += float(sample_weight[rows] @ np.einsum("ij,ij->i", scaled, scaled))
-    return scale * math.sqrt(total / float(sample_weight.sum()))
+    (total,) = accumulate_blocks(features, [((), np.float64)],
+                                 functools.partial(_add_weighted_squared_norms, scale=scale), sample_weight,
+                                 n_threads=n_threads)
+    return scale * math.sqrt(float(total) / float(sample_weight.sum()))
 
 
 def map_row_blocks(function, X, width):

@@ -18,9 +18,13 @@ from ._base import (
     LoFiRegressorMixin,
     TargetLabelsMixin,
     check_weights,
+    float_dtype,
     keep_state_on_error,
+    maps_dask_chunks,
     new_random_state,
+    validate_fit_data,
 )
+from ._distributed import lazy_rows
 from ._docstrings import fill_doc
 from ._threads import numba_threads
 
@@ -150,7 +154,7 @@ class LoFiTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TargetL
         self.verbose = verbose
 
     def _fit(self, X, y, sample_weight):
-        X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, multi_output=True, ensure_min_samples=2)
+        X, y = validate_fit_data(self, X, y, multi_output=True)
         sample_weight = check_weights(sample_weight, X)
         labels = self._labels(y, sample_weight)
         self._layer_sizes()
@@ -215,6 +219,8 @@ class LoFiTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TargetL
         X_new : ndarray of shape (n_samples, n_components_[-1])
             Last layer's representation, in the dtype of ``X`` (float32 or float64).
         """
+        if maps_dask_chunks(self, X):
+            return lazy_rows(self.transform, X, self._n_features_out, float_dtype(X))
         check_is_fitted(self)
         X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
         with numba_threads(self.n_jobs) as n_threads:

@@ -14,13 +14,14 @@ smallest mean squared leave-one-out residual wins, as in scikit-learn's
 ``RidgeCV`` (generalised cross-validation in the rescaled space).
 """
 
+import functools
 import math
 
 import numpy as np
 from scipy import linalg
 from scipy.linalg import blas
 
-from ._features import as_rows, row_slices, rows_per_block
+from ._features import accumulate_blocks, as_rows, row_slices, rows_per_block
 from ._kernels import centre_scale_rows
 from ._spectral import serial_blas
 
@@ -67,9 +68,7 @@ def fit_ridge_loo(features, Y, sample_weight, alphas, n_threads=1):
     alphas = np.atleast_1d(np.asarray(alphas, dtype=np.float64))
     n, p = features.n_rows, features.width
     total = w.sum()
-    x_mean = np.zeros(p)
-    for rows, X in features.blocks():
-        x_mean += w[rows].astype(X.dtype) @ X
+    (x_mean,) = accumulate_blocks(features, [((p,), np.float64)], _add_weighted_column_sums, w, n_threads=n_threads)
     x_mean /= total
     y_mean = w @ Y / total
     root_w = np.sqrt(w)
@@ -80,17 +79,14 @@ def fit_ridge_loo(features, Y, sample_weight, alphas, n_threads=1):
         return centre_scale_rows(X, x_mean, root_w[rows], n_threads)
 
     if n <= p:
-        return _fit_dual(features.take(slice(0, n)), centred, Y, Yt, w, x_mean, y_mean, alphas)
+        # at most p^2 numbers: gathered whole even from a source of remote chunks
+        return _fit_dual(np.asarray(features.take(slice(0, n))), centred, Y, Yt, w, x_mean, y_mean, alphas)
 
-    # Primal path: X~^T X~ = V diag(s^2) V^T, U = X~ V / s, accumulated over blocks.
-    gram = np.zeros((p, p))
-    cross = np.zeros((p, Y.shape[1]))
-    along_q = np.zeros(p)  # X~^T sqrt(w), zero but for the rounding of the centring
-    for rows, X in features.blocks():
-        Xt = centred(rows, X)
-        gram += Xt.T @ Xt
-        cross += Xt.T @ Yt[rows].astype(X.dtype)
-        along_q += np.einsum("i,ij->j", root_w[rows], Xt, dtype=np.float64)  # buffered cast, no float64 copy
+    # Primal path: X~^T X~ = V diag(s^2) V^T, U = X~ V / s, accumulated over blocks;
+    # along_q = X~^T sqrt(w), zero but for the rounding of the centring.
+    gram, cross, along_q = accumulate_blocks(
+        features, [((p, p), np.float64), ((p, Y.shape[1]), np.float64), ((p,), np.float64)],
+        functools.partial(_add_centred_products, x_mean=x_mean), Yt, root_w, n_threads=n_threads)
     # The computed X~ carries q (q^T X~), q^T X~ = along_q^T / sqrt(total): the
     # rounding of the subtracted means, one number per column, along the
     # intercept's direction q = sqrt(w / total) (1e-4 of the features' scale for
@@ -107,6 +103,11 @@ def fit_ridge_loo(features, Y, sample_weight, alphas, n_threads=1):
     UtY = (V.T @ cross) / s[:, None]
     V_scaled = (V / s).astype(features.dtype)
     q_offset = (along_q @ V_scaled.astype(np.float64)) / total  # U -= sqrt(w) q_offset^T
+    rotate = functools.partial(_rotated_rows, x_mean=x_mean, V_scaled=V_scaled, q_offset=q_offset)
+    tolerance = _exact_share_tolerance(features.dtype)
+    if getattr(features, "distributed", False):
+        return _fit_primal_by_chunks(features, rotate, Y, Yt, w, x_mean, y_mean, alphas, V, s, s2, UtY, tolerance,
+                                     n_threads)
 
     def blocks_of_U():
         # A block holds its features, their centred copy and U (float64), and
@@ -116,19 +117,13 @@ def fit_ridge_loo(features, Y, sample_weight, alphas, n_threads=1):
         block_rows = min(rows_per_block(n, row_bytes), features.block_rows)
         for rows in row_slices(n, block_rows):
             X = features.take(rows)
-            U = (centred(rows, X) @ V_scaled).astype(np.float64, copy=False)
-            # U -= sqrt(w) q_offset^T as an in-place BLAS rank-one update (on U^T,
-            # Fortran-ordered): np.outer would add a block-sized float64 temporary
-            if U.size:
-                blas.dger(-1.0, q_offset, root_w[rows], a=U.T, overwrite_a=True)
-            yield rows, X, U
+            yield rows, X, rotate(X, root_w[rows], n_threads)
 
     scores, denominators, exact_rows, exact_residuals = _loo_scores(
-        blocks_of_U(), Yt, w / total, s2, UtY, alphas, n, _exact_share_tolerance(features.dtype))
+        blocks_of_U(), Yt, w / total, s2, UtY, alphas, n, tolerance)
+    scores /= n * Y.shape[1]
     best = int(np.argmin(scores))
-    alpha = float(alphas[best])
-    coef = V @ ((s / (s2 + alpha))[:, None] * UtY)
-    intercept = y_mean - x_mean @ coef
+    alpha, coef, intercept = _primal_coefficients(alphas, best, V, s, s2, UtY, x_mean, y_mean)
     coef_block = coef.astype(features.dtype)
     fitted = np.empty_like(Y)
     for rows, X in features.blocks():
@@ -136,6 +131,74 @@ def fit_ridge_loo(features, Y, sample_weight, alphas, n_threads=1):
     fitted += intercept
     loo = _loo_predictions(Y, fitted, denominators[:, best], root_w, exact_rows, exact_residuals[:, best])
     return coef, intercept, alpha, scores, loo
+
+
+def _add_weighted_column_sums(accumulators, rows, X, weights, n_threads):
+    accumulators[0] += weights.astype(X.dtype) @ X
+
+
+def _add_centred_products(accumulators, rows, X, Yt, root_w, n_threads, x_mean):
+    # X~ for a block in one compiled pass (NumPy's two passes cost as much as the Gram product)
+    Xt = centre_scale_rows(X, x_mean, root_w, n_threads)
+    gram, cross, along_q = accumulators
+    gram += Xt.T @ Xt
+    cross += Xt.T @ Yt.astype(X.dtype)
+    along_q += np.einsum("i,ij->j", root_w, Xt, dtype=np.float64)  # buffered cast, no float64 copy
+
+
+def _rotated_rows(X, root_w, n_threads, x_mean, V_scaled, q_offset):
+    """``U = X~ V / s`` of a block, less its part along the intercept's direction."""
+    U = (centre_scale_rows(X, x_mean, root_w, n_threads) @ V_scaled).astype(np.float64, copy=False)
+    # U -= sqrt(w) q_offset^T as an in-place BLAS rank-one update (on U^T,
+    # Fortran-ordered): np.outer would add a block-sized float64 temporary
+    if U.size:
+        blas.dger(-1.0, q_offset, root_w, a=U.T, overwrite_a=True)
+    return U
+
+
+def _primal_coefficients(alphas, best, V, s, s2, UtY, x_mean, y_mean):
+    alpha = float(alphas[best])
+    coef = V @ ((s / (s2 + alpha))[:, None] * UtY)
+    return alpha, coef, y_mean - x_mean @ coef
+
+
+def _fit_primal_by_chunks(features, rotate, Y, Yt, w, x_mean, y_mean, alphas, V, s, s2, UtY, tolerance, n_threads):
+    """The primal path's leave-one-out choice on a source of remote chunks (``_distributed.DaskRows``).
+
+    The per-row, per-candidate denominators stay with their chunks: a first
+    pass sums the candidates' squared residuals, a second returns the
+    leave-one-out predictions at the chosen one (n x m numbers).
+    """
+    n, m = Y.shape
+    base_leverage = w / w.sum()
+    (scores,) = accumulate_blocks(
+        features, [((alphas.size,), np.float64)],
+        functools.partial(_add_loo_squares, rotate=rotate, s2=s2, UtY=UtY, alphas=alphas, tolerance=tolerance),
+        Yt, np.sqrt(w), base_leverage, n_threads=n_threads)
+    scores /= n * m
+    best = int(np.argmin(scores))
+    alpha, coef, intercept = _primal_coefficients(alphas, best, V, s, s2, UtY, x_mean, y_mean)
+    loo = features.collect(
+        functools.partial(_chunk_loo_predictions, rotate=rotate, s2=s2, UtY=UtY, alpha=alphas[best:best + 1],
+                          tolerance=tolerance, coef=coef.astype(features.dtype), intercept=intercept),
+        Y, Yt, np.sqrt(w), base_leverage, n_threads=n_threads)
+    return coef, intercept, alpha, scores, loo
+
+
+def _add_loo_squares(accumulators, rows, X, Yt, root_w, base_leverage, n_threads, rotate, s2, UtY, alphas,
+                     tolerance):
+    U = rotate(X, root_w, n_threads)
+    accumulators[0] += _loo_scores([(slice(0, X.shape[0]), X, U)], Yt, base_leverage, s2, UtY, alphas, X.shape[0],
+                                   tolerance)[0]
+
+
+def _chunk_loo_predictions(rows, X, Y, Yt, root_w, base_leverage, n_threads, rotate, s2, UtY, alpha, tolerance,
+                           coef, intercept):
+    U = rotate(X, root_w, n_threads)
+    _, denominators, exact_rows, exact_residuals = _loo_scores(
+        [(slice(0, X.shape[0]), X, U)], Yt, base_leverage, s2, UtY, alpha, X.shape[0], tolerance)
+    fitted = (X @ coef).astype(np.float64, copy=False) + intercept
+    return _loo_predictions(Y, fitted, denominators[:, 0], root_w, exact_rows, exact_residuals[:, 0])
 
 
 def _nonzero(s2, n, p):
@@ -198,6 +261,7 @@ def _loo_scores(blocks, Yt, base_leverage, s2, UtY, alphas, n, tolerance):
     Returns
     -------
     scores : ndarray of shape (n_alphas,)
+        Sum of the squared leave-one-out residuals (divide by n m for their mean).
     denominators : ndarray of shape (n, n_alphas)
         ``1 - H_ii`` per candidate.
     exact_rows : ndarray of int
@@ -235,7 +299,7 @@ def _loo_scores(blocks, Yt, base_leverage, s2, UtY, alphas, n, tolerance):
         exact_rows, exact_residuals = np.concatenate(exact_rows), np.concatenate(exact_residuals)
     else:
         exact_rows, exact_residuals = np.zeros(0, dtype=np.intp), np.zeros((0, n_alphas, m))
-    return scores / (n * m), denominators, exact_rows, exact_residuals
+    return scores, denominators, exact_rows, exact_residuals
 
 
 def _exact_share_tolerance(dtype):
@@ -277,6 +341,7 @@ def _dual_solution(gram, Yt, w, alphas, rank, dtype):
     UtY = U.T @ Yt
     scores, denominators, exact_rows, exact_residuals = _loo_scores(
         [(slice(0, n), None, U)], Yt, w / w.sum(), s2, UtY, alphas, n, _exact_share_tolerance(dtype))
+    scores /= n * Yt.shape[1]
     best = int(np.argmin(scores))
     alpha = float(alphas[best])
     dual_coef = U @ (UtY / (s2 + alpha)[:, None])

@@ -12,6 +12,7 @@ vector labels they are the top left singular vectors of the unfolding
 that is exactly the |eigenvalue| rule.
 """
 
+import functools
 import threading
 import warnings
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ from scipy import linalg
 from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, eigsh
 from threadpoolctl import ThreadpoolController  # a scikit-learn dependency
 
-from ._features import as_rows
+from ._features import accumulate_blocks, as_rows
 from ._kernels import label_weighted_blocks, scale_rows
 
 # "auto" uses ARPACK's Lanczos for a few directions of a wide operator. Measured
@@ -107,32 +108,19 @@ def label_moments(features, Y, sample_weight, n_threads=1):
     groups = _label_groups(Y, features.n_rows)
     if groups is None:
         # one moment per label column
-        def block_weights(rows):
-            return [(c, slice(None), row_weights[rows, c]) for c in range(m)]
-
         n_moments = m
         weight_sums = row_weights.sum(axis=0, dtype=np.float64)
+        add, row_arrays = _add_moments, (row_weights,)
     else:
         # T[c] = sum_g values[g, c] A_g, one weighted second moment A_g per distinct label row
         values, inverse = groups
         group_weights = (sample_weight / float(sample_weight.sum())).astype(dtype, copy=False)
-
-        def block_weights(rows):
-            block_groups = inverse[rows]
-            members = [np.flatnonzero(block_groups == g) for g in range(values.shape[0])]
-            return [(g, index, group_weights[rows][index]) for g, index in enumerate(members) if index.size]
-
         n_moments = values.shape[0]
         weight_sums = np.bincount(inverse, weights=group_weights, minlength=n_moments)
-    T = np.zeros((n_moments, width, width), dtype=dtype)
-    row_sums = np.zeros((n_moments, width))  # Zc^T r per moment, for the offset terms
-    for rows, Z in features.blocks():
-        for k, members, weights in block_weights(rows):
-            Zk = Z[members]
-            weighted = scale_rows(Zk, weights, n_threads)
-            T[k] += weighted.T @ Zk
-            if offset is not None:
-                row_sums[k] += weighted.sum(axis=0, dtype=np.float64)
+        add, row_arrays = _add_group_moments, (inverse, group_weights)
+    # Zc^T r per moment, for the offset terms
+    T, row_sums = accumulate_blocks(features, [((n_moments, width, width), dtype), ((n_moments, width), np.float64)],
+                                    add, *row_arrays, n_threads=n_threads)
     if offset is not None:
         u = row_sums + 0.5 * weight_sums[:, None] * offset
         for k in range(n_moments):
@@ -144,6 +132,42 @@ def label_moments(features, Y, sample_weight, n_threads=1):
     for c in range(m):
         T[c] = 0.5 * (T[c] + T[c].T)
     return T
+
+
+def _add_moment(moment, row_sums, Z, weights, n_threads):
+    weighted = scale_rows(Z, weights, n_threads)
+    moment += weighted.T @ Z
+    row_sums += weighted.sum(axis=0, dtype=np.float64)
+
+
+def _add_moments(accumulators, rows, Z, row_weights, n_threads):
+    T, row_sums = accumulators
+    for c in range(row_weights.shape[1]):
+        _add_moment(T[c], row_sums[c], Z, row_weights[:, c], n_threads)
+
+
+def _add_group_moments(accumulators, rows, Z, groups, weights, n_threads):
+    T, row_sums = accumulators
+    for g in range(T.shape[0]):
+        members = np.flatnonzero(groups == g)
+        if members.size:
+            _add_moment(T[g], row_sums[g], Z[members], weights[members], n_threads)
+
+
+def _add_label_products(accumulators, rows, Z, row_weights, n_threads, V, ZV_out, with_row_sums):
+    # a pass of the randomized solver: T_c V for every label column c
+    ZV = Z @ V
+    if ZV_out is not None:
+        ZV_out[rows] = ZV
+    accumulators[0] += Z.T @ label_weighted_blocks(ZV, row_weights, n_threads)
+    if with_row_sums:
+        accumulators[1] += Z.T @ row_weights
+
+
+def _add_unfolded_products(accumulators, rows, Z, row_weights, n_threads, TV, block):
+    # second half of a vector-label pass: sum_c T_c (T_c V)
+    ZTV = (Z @ TV).reshape(-1, row_weights.shape[1], block)
+    accumulators[0] += Z.T @ np.einsum("ic,icb->ib", row_weights, ZTV)
 
 
 def _eigenvalue_rtol(dtype):
@@ -383,19 +407,15 @@ def randomized_top_directions(features, Y, sample_weight, n_components, *, selec
     def apply(V, ZV_out=None, first_half_only=False):
         block = V.shape[1]
         first_pass = offset is not None and not offset_terms
-        row_sums = np.zeros((width, m)) if first_pass else None
-        TV = np.zeros((width, m * block), dtype=dtype)  # [T_1 V, ..., T_m V]
-        for rows, Z in features.blocks():
-            ZV = Z @ V
-            if ZV_out is not None:
-                ZV_out[rows] = ZV
-            TV += Z.T @ label_weighted_blocks(ZV, row_weights[rows], n_threads)
-            if first_pass:
-                row_sums += Z.T @ row_weights[rows]
+        specs = [((width, m * block), dtype)] + ([((width, m), np.float64)] if first_pass else [])
+        # [T_1 V, ..., T_m V] and, in the first pass, Zc^T r
+        TV, *row_sums = accumulate_blocks(
+            features, specs, functools.partial(_add_label_products, V=V, ZV_out=ZV_out, with_row_sums=first_pass),
+            row_weights, n_threads=n_threads)
         if offset is not None:
             if first_pass:
                 weight_sums = row_weights.sum(axis=0, dtype=np.float64)
-                offset_terms["u"] = (row_sums.T + 0.5 * weight_sums[:, None] * offset).astype(dtype)
+                offset_terms["u"] = (row_sums[0].T + 0.5 * weight_sums[:, None] * offset).astype(dtype)
             u = offset_terms["u"]
             blocks_of_TV = TV.reshape(width, m, block)  # a view
             blocks_of_TV += offset[:, None, None] * (u @ V)[None] + u.T[:, :, None] * (offset @ V)[None, None, :]
@@ -403,10 +423,9 @@ def randomized_top_directions(features, Y, sample_weight, n_components, *, selec
                 ZV_out += offset @ V
         if m == 1 or first_half_only:
             return TV
-        out = np.zeros_like(V)
-        for rows, Z in features.blocks():
-            ZTV = (Z @ TV).reshape(-1, m, block)
-            out += Z.T @ np.einsum("ic,icb->ib", row_weights[rows], ZTV)
+        (out,) = accumulate_blocks(features, [(V.shape, dtype)],
+                                   functools.partial(_add_unfolded_products, TV=TV, block=block),
+                                   row_weights, n_threads=n_threads)
         if offset is not None:
             X = TV.reshape(width, m, block)
             out += offset[:, None] * np.einsum("cp,pcb->b", u, X)[None, :] + u.T @ np.einsum("p,pcb->cb", offset, X)
@@ -417,7 +436,9 @@ def randomized_top_directions(features, Y, sample_weight, n_components, *, selec
     Q = _orthonormal_basis(random_state.standard_normal((width, block)).astype(dtype))
     for _ in range(n_power_iter):
         Q = _orthonormal_basis(apply(Q))
-    ZQ = np.empty((features.n_rows, block), dtype=dtype)
+    # ZQ is filled by the last pass, but a source of chunks on other machines
+    # (``_distributed.DaskRows``) projects lazily instead
+    ZQ = None if getattr(features, "distributed", False) else np.empty((features.n_rows, block), dtype=dtype)
     if m == 1:
         B = Q.T @ apply(Q, ZV_out=ZQ)
         with serial_blas():
@@ -431,6 +452,8 @@ def randomized_top_directions(features, Y, sample_weight, n_components, *, selec
             _, values, Ut = linalg.svd(TQ.transpose(1, 0, 2).reshape(m * width, block), full_matrices=False)
         U = Ut.T
     values, vectors, n_dropped = _select(values, Q @ U, m, wanted, selection, dtype)
+    if ZQ is None:
+        return values, vectors, n_dropped, features.project(vectors)
     # vectors lie in span(Q), so Z @ vectors = (Z Q) (Q^T vectors)
     return values, vectors, n_dropped, ZQ @ (Q.T @ vectors)
 

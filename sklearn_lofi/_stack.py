@@ -39,7 +39,16 @@ import numpy as np
 from scipy import linalg
 from sklearn import get_config
 
-from ._features import ArrayRows, LiftedRows, _column_mean, lift, map_row_blocks, rms_normalizer
+from ._features import (
+    ArrayRows,
+    LiftedRows,
+    _column_mean,
+    as_rows,
+    lift,
+    lifted_rows,
+    map_row_blocks,
+    rms_normalizer,
+)
 from ._patches import PatchRows, average_pool
 from ._nngp import nngp_diagonal, nngp_kernel_, series_terms
 from ._spectral import (
@@ -80,7 +89,10 @@ def fit_layers(
 
     Parameters
     ----------
-    X : ndarray of shape (n, D), float32 or float64
+    X : ndarray of shape (n, D), float32 or float64, or a row source
+        A ``_distributed.DaskRows`` runs every pass over the rows as a map
+        over its chunks and a tree of sums; the layers' representations then
+        stay lazy (recomputed from ``X`` in each pass).
     labels : ndarray of shape (n, m) or None
         Operator labels (centred and scaled by the caller). ``None`` fits the
         lazy stack: every layer is unfiltered (``V = I``).
@@ -103,17 +115,18 @@ def fit_layers(
         requested were kept.
     """
     solver_random_state = np.random.RandomState(random_state.randint(np.iinfo(np.int32).max))
-    H = ArrayRows(X)
+    H = as_rows(X)
+    dtype = H.dtype
     state = {"weights": [], "normalizers": [], "components": [], "eigenvalues": [],
              "n_components": [], "eig_solvers": [], "reduced": []}
-    groups = None if labels is None else _label_groups(labels, X.shape[0])
+    groups = None if labels is None else _label_groups(labels, H.n_rows)
     if labels is not None:
-        labels = labels.astype(X.dtype, copy=False)
+        labels = labels.astype(dtype, copy=False)
     for layer, width in enumerate(widths):
-        normalizer = rms_normalizer(H, sample_weight)
-        weights = draw_weights(random_state, H.width, width, X.dtype)
+        normalizer = rms_normalizer(H, sample_weight, n_threads)
+        weights = draw_weights(random_state, H.width, width, dtype)
         # centred rows for the operator (``_features.LiftedRows``); lazy layers feed the next lift as they are
-        Z = LiftedRows(H, weights, normalizer, activation, degree, n_threads, centre=labels is not None)
+        Z = lifted_rows(H, weights, normalizer, activation, degree, n_threads, centre=labels is not None)
         if labels is None:
             values, vectors, solver, H = None, None, None, Z
         else:
@@ -121,7 +134,7 @@ def fit_layers(
             values, vectors, projected, solver = _filter(
                 Z, labels, groups, sample_weight, n_components[layer], selection, eig_solver,
                 solver_random_state, n_threads)
-            H = ArrayRows(projected)
+            H = as_rows(projected)
             if vectors.shape[1] < n_components[layer]:
                 state["reduced"].append((layer + 1, vectors.shape[1], n_components[layer]))
         del Z

@@ -1,0 +1,226 @@
+"""Out-of-core fits: the layer stack's row passes as maps over the chunks of a dask array.
+
+Every statistic the fit takes of its rows is a sum over rows: the RMS norm of
+a layer's input, the label-weighted moments ``Z^T diag(r) Z`` (or their
+products with a block of vectors, for the randomized solver), and the
+readout's weighted means, Gram matrix and leave-one-out residuals. A
+:class:`DaskRows` source runs each of those passes as one task per row chunk,
+on the worker that holds (or reads, or generates) the chunk, and adds the
+chunks' partial sums in a binary tree of tasks, so that only the reduced
+P x P (or P x b) products reach the client, where the eigensolver runs on
+them exactly as in memory. The per-chunk code is the in-memory code
+(``_features.accumulate_blocks``); the two paths differ only in where the
+blocks come from and in the order of the sums.
+
+A layer's representation is never held: a :class:`DaskRows` is a lazy dask
+array (a chain of lifts and projections from ``X``), so each pass recomputes
+its chunk from ``X``, as the in-memory path does for row blocks beyond
+``working_memory``. The lift weights and fitted directions enter the task
+graph once (as ``dask.delayed`` keys), not once per chunk.
+
+What the client holds: the labels, weights and leave-one-out predictions
+(a few numbers per row) and the P x P operator; never a row of ``X`` or of
+the lifted features.
+"""
+
+import math
+import sys
+
+import numpy as np
+
+from ._features import lift, zero_accumulators
+from ._threads import numba_threads
+
+_EXTRA_HINT = 'pip install "sklearn_lofi[distributed]"'
+
+
+def is_dask_array(X):
+    """Whether ``X`` is a ``dask.array.Array`` (without importing dask)."""
+    dask_array = sys.modules.get("dask.array")
+    return dask_array is not None and isinstance(X, dask_array.Array)
+
+
+def _dask():
+    try:
+        import dask
+    except ImportError as error:  # pragma: no cover - a dask array implies dask
+        raise ImportError(f"Fitting dask arrays needs dask: {_EXTRA_HINT}") from error
+    return dask
+
+
+def check_dask_rows(X, owner):
+    """Validate a dask array ``X`` for an out-of-core fit; return it row-chunked and float.
+
+    The checks of ``validate_data`` that need no data (dimensions, dtype,
+    sizes) run at once; the finite check is one pass over ``X`` on the workers.
+    """
+    if X.ndim != 2:
+        raise ValueError(f"{owner} expects a 2-D dask array X; got {X.ndim} dimension(s).")
+    if any(math.isnan(size) for size in X.chunks[0]):
+        raise ValueError(
+            f"{owner} needs the row chunk sizes of the dask array X, which are unknown (NaN), as after "
+            "boolean indexing or from a dask DataFrame; call X.compute_chunk_sizes() first."
+        )
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"{owner} needs a numeric dask array X; got dtype {X.dtype}.")
+    n_samples, n_features = X.shape
+    if n_samples < 2:
+        raise ValueError(f"Found array with {n_samples} sample(s) (shape={X.shape}) while a minimum of 2 is "
+                         f"required by {owner}.")
+    if n_features < 1:
+        raise ValueError(f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is required by "
+                         f"{owner}.")
+    X = as_float_rows(X)
+    if not bool(_dask().array.isfinite(X).all().compute()):
+        raise ValueError(f"Input X contains NaN or infinity; {owner} needs finite values.")
+    return X
+
+
+def as_float_rows(X):
+    """``X`` as float32 or float64 (other numbers as float64), in chunks of whole rows."""
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    if len(X.chunks[1]) > 1:
+        X = X.rechunk({1: -1})
+    return X
+
+
+class DaskRows:
+    """A row source held in a dask array chunked by rows (see the module docstring).
+
+    Same reading interface as ``_features.ArrayRows`` but ``blocks()``:
+    ``n_rows``, ``width``, ``dtype``, ``offset`` (subtracted from the rows
+    handed to :meth:`accumulate` and :meth:`collect`), ``lifted``,
+    ``project`` and ``take`` (both lazy), and the two passes.
+
+    Parameters
+    ----------
+    array : dask.array.Array of shape (n, width)
+        The features themselves (not centred), one chunk across the columns.
+    offset : ndarray of shape (width,) or None
+    """
+
+    streamed = True
+    distributed = True
+
+    def __init__(self, array, offset=None):
+        self.array = array
+        self.offset = offset
+        self.n_rows, self.width = array.shape
+        self.dtype = array.dtype
+        self.block_rows = max(array.chunks[0])
+
+    def take(self, rows):
+        return self.array[rows]
+
+    def lifted(self, weights, normalizer, activation, degree, n_threads=1, *, centre=False):
+        """The lift, lazily; centred by the mean of the first chunk (as a streamed ``LiftedRows``)."""
+        if self.offset is not None:
+            raise ValueError("the rows of a centred source are not the features: lift them uncentred")
+        dtype = np.result_type(self.dtype, weights.dtype)
+        array = self.array.map_blocks(
+            _lift_chunk, _dask().delayed(weights, pure=True), normalizer, activation, degree,
+            chunks=(self.array.chunks[0], (weights.shape[1],)), meta=np.empty((0, 0), dtype=dtype),
+        )
+        offset = None
+        if centre:  # averaged on the worker: only the mean comes back
+            offset = np.asarray(array.blocks[0].mean(axis=0, dtype=np.float64).compute()).astype(dtype)
+        return DaskRows(array, offset)
+
+    def project(self, vectors):
+        """``features @ vectors``, lazily."""
+        array = self.array.map_blocks(
+            np.matmul, _dask().delayed(vectors, pure=True),
+            chunks=(self.array.chunks[0], (vectors.shape[1],)), meta=np.empty((0, 0), dtype=self.dtype),
+        )
+        return DaskRows(array)
+
+    def _row_slices(self):
+        ends = np.cumsum(self.array.chunks[0])
+        return [slice(int(end - size), int(end)) for end, size in zip(ends, self.array.chunks[0])]
+
+    def accumulate(self, specs, add, *row_arrays, n_threads=1, combine=None):
+        """``_features.accumulate_blocks`` with one task per chunk and a tree of ``combine`` tasks.
+
+        ``n_threads`` is ignored: each task takes the numba threads of the
+        worker it runs on (``_threads.dask_worker_share``).
+        """
+        dask = _dask()
+        delayed = dask.delayed
+        add = delayed(add, pure=False)  # one key, sent once to each worker, whatever it captures
+        combine = delayed(_combine_with(np.add if combine is None else combine), pure=True)
+        chunks = self.array.to_delayed().ravel()
+        parts = [
+            delayed(_accumulate_chunk, pure=True)(specs, add, rows, chunk, self.offset,
+                                                  *[array[rows] for array in row_arrays])
+            for rows, chunk in zip(self._row_slices(), chunks)
+        ]
+        while len(parts) > 1:
+            parts = [combine(*parts[i:i + 2]) if i + 1 < len(parts) else parts[i] for i in range(0, len(parts), 2)]
+        (result,) = dask.compute(parts[0])
+        return result
+
+    def collect(self, function, *row_arrays, n_threads=1):
+        """``function(rows, block, *row_slices, n_threads)`` of every chunk, stacked by rows on the client."""
+        dask = _dask()
+        function = dask.delayed(function, pure=False)
+        chunks = self.array.to_delayed().ravel()
+        parts = [
+            dask.delayed(_collect_chunk, pure=True)(function, rows, chunk, self.offset,
+                                                    *[array[rows] for array in row_arrays])
+            for rows, chunk in zip(self._row_slices(), chunks)
+        ]
+        return np.concatenate(dask.compute(*parts))
+
+
+def _lift_chunk(block, weights, normalizer, activation, degree):
+    with numba_threads(None) as n_threads:
+        return lift(block, weights, normalizer, activation, degree, n_threads)
+
+
+def _accumulate_chunk(specs, add, rows, block, offset, *row_slices):
+    accumulators = zero_accumulators(specs)
+    if offset is not None:
+        block = block - offset
+    with numba_threads(None) as n_threads:
+        add(accumulators, rows, block, *row_slices, n_threads)
+    return accumulators
+
+
+def _collect_chunk(function, rows, block, offset, *row_slices):
+    if offset is not None:
+        block = block - offset
+    with numba_threads(None) as n_threads:
+        return function(rows, block, *row_slices, n_threads)
+
+
+class _combine_with:
+    """Merge two lists of accumulators with a binary ufunc, into new arrays.
+
+    Not in place: a task may run again after its worker is lost, on inputs
+    that must still be as they were.
+    """
+
+    def __init__(self, ufunc):
+        self.ufunc = ufunc
+
+    def __call__(self, first, second):
+        return [self.ufunc(a, b) for a, b in zip(first, second)]
+
+
+def lazy_rows(method, X, n_columns, dtype):
+    """``method`` (an estimator's predict, transform, ...) mapped over the row chunks of ``X``.
+
+    ``n_columns`` None gives a 1-D result. The fitted estimator enters the
+    graph once, as a ``dask.delayed`` key.
+    """
+    X = as_float_rows(X)
+    method = _dask().delayed(method, pure=False)
+    # meta given: dask would otherwise call the method on an empty block to learn the output type
+    if n_columns is None:
+        return X.map_blocks(_call_on_chunk, method, drop_axis=1, chunks=(X.chunks[0],), meta=np.empty(0, dtype))
+    return X.map_blocks(_call_on_chunk, method, chunks=(X.chunks[0], (n_columns,)), meta=np.empty((0, 0), dtype))
+
+
+def _call_on_chunk(block, method):
+    return method(block)
