@@ -492,8 +492,10 @@ class LoFiClassifierMixin(ClassifierMixin):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
+        X : array-like or dask array of shape (n_samples, n_features)
+            Training data. The finite-width estimators fit a dask array
+            chunked by rows out of core, on the workers (:ref:`distributed`);
+            the kernel estimators compute it into memory.
         y : array-like of shape (n_samples,)
             Class labels of any type (strings, integers, booleans).
         sample_weight : array-like of shape (n_samples,), default=None
@@ -527,8 +529,9 @@ class LoFiClassifierMixin(ClassifierMixin):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
+        X : array-like or dask array of shape (n_samples, n_features)
+            Input data. For a dask array, the finite-width estimators
+            return a lazy dask array with the same row chunks.
 
         Returns
         -------
@@ -547,8 +550,9 @@ class LoFiClassifierMixin(ClassifierMixin):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
+        X : array-like or dask array of shape (n_samples, n_features)
+            Input data. For a dask array, the finite-width estimators
+            return a lazy dask array with the same row chunks.
 
         Returns
         -------
@@ -574,8 +578,9 @@ class LoFiClassifierMixin(ClassifierMixin):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
+        X : array-like or dask array of shape (n_samples, n_features)
+            Input data. For a dask array, the finite-width estimators
+            return a lazy dask array with the same row chunks.
 
         Returns
         -------
@@ -593,8 +598,9 @@ class LoFiClassifierMixin(ClassifierMixin):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
+        X : array-like or dask array of shape (n_samples, n_features)
+            Input data. For a dask array, the finite-width estimators
+            return a lazy dask array with the same row chunks.
 
         Returns
         -------
@@ -616,8 +622,10 @@ class LoFiRegressorMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
+        X : array-like or dask array of shape (n_samples, n_features)
+            Training data. The finite-width estimators fit a dask array
+            chunked by rows out of core, on the workers (:ref:`distributed`);
+            the kernel estimators compute it into memory.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Numeric targets.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -648,8 +656,9 @@ class LoFiRegressorMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
+        X : array-like or dask array of shape (n_samples, n_features)
+            Input data. For a dask array, the finite-width estimators
+            return a lazy dask array with the same row chunks.
 
         Returns
         -------

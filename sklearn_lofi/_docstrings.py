@@ -102,8 +102,10 @@ _PARAMETERS = {
         Threads of the compiled kernels (activations, row weighting, NNGP
         kernels). ``None`` keeps numba's current setting, ``-1`` uses all
         threads numba started with; the value is clamped to that number.
-        Results do not depend on it. Matrix products use the BLAS thread pool
-        (control it with ``threadpoolctl``).""",
+        In a task on a Dask worker, ``None`` takes the worker's share of its
+        host's cores, as do the tasks of an out-of-core fit whatever the
+        value (:ref:`distributed`). Results do not depend on it. Matrix
+        products use the BLAS thread pool (control it with ``threadpoolctl``).""",
     "verbose": """verbose : int, default=0
         Print one line per layer during ``fit`` when positive.""",
 }

@@ -170,8 +170,10 @@ class LoFiTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TargetL
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
+        X : array-like or dask array of shape (n_samples, n_features)
+            Training data. The finite-width estimators fit a dask array
+            chunked by rows out of core, on the workers (:ref:`distributed`);
+            the kernel estimators compute it into memory.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Labels or targets (see ``target_type``).
         sample_weight : array-like of shape (n_samples,), default=None
@@ -192,8 +194,10 @@ class LoFiTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TargetL
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
+        X : array-like or dask array of shape (n_samples, n_features)
+            Training data. The finite-width estimators fit a dask array
+            chunked by rows out of core, on the workers (:ref:`distributed`);
+            the kernel estimators compute it into memory.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Labels or targets (required).
         sample_weight : array-like of shape (n_samples,), default=None
@@ -211,8 +215,9 @@ class LoFiTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TargetL
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
+        X : array-like or dask array of shape (n_samples, n_features)
+            Input data. For a dask array, the finite-width estimators
+            return a lazy dask array with the same row chunks.
 
         Returns
         -------
