@@ -74,8 +74,8 @@ def dask_worker_share():
 
     Dask's nanny starts worker processes with one BLAS/OpenMP thread per
     worker thread (its ``pre-spawn-environ``) but leaves ``NUMBA_NUM_THREADS``
-    alone, so every task would start one numba thread per core: two workers
-    of two threads on two cores ran 4 tasks x 2 threads. The share is the
+    alone, so every task would start one numba thread per core: two
+    single-threaded workers on two cores ran 2 tasks x 2 threads. The share is the
     host's usable cores over the worker threads of all workers on that host
     (from the scheduler), at least 1.
     """
@@ -90,7 +90,7 @@ def dask_worker_share():
     cached = _share_cache.get(worker.address)
     if cached is not None and now - cached[1] < _SHARE_TTL_SECONDS:
         return cached[0]
-    host = worker.address.rsplit(":", 1)[0].split("://")[-1]
+    host = distributed.comm.get_address_host(worker.address)  # as the scheduler names hosts (IPv6 too)
     try:
         identity = distributed.utils.sync(worker.loop, worker.scheduler.identity)
         threads_on_host = sum(info["nthreads"] for info in identity["workers"].values()
