@@ -17,6 +17,7 @@ SMALL_VERSIONS = {
     "convergence.py": ["--quick"],
     "convolutional.py": ["--quick"],
     "defaults_table.py": [f"K=32={os.path.join(RESULTS, 'l1k32.json')}", f"K=64={os.path.join(RESULTS, 'l1k64.json')}"],
+    "distributed_grid_search.py": ["--quick"],
     "eigensolvers.py": ["--quick"],
     "emergence.py": ["--quick"],
     "floor.py": ["--quick"],
