@@ -23,6 +23,7 @@ What the client holds: the labels, weights and leave-one-out predictions
 the lifted features.
 """
 
+import functools
 import math
 import sys
 
@@ -93,51 +94,105 @@ class DaskRows:
     handed to :meth:`accumulate` and :meth:`collect`), ``lifted``,
     ``project`` and ``take`` (both lazy), and the two passes.
 
+    The rows are ``source`` chunk by chunk through ``steps``, the lifts and
+    projections of the layers so far: every task of a pass reads its chunk of
+    ``source`` and runs the steps itself, so that no lifted chunk waits in a
+    worker's memory between two tasks.
+
     Parameters
     ----------
-    array : dask.array.Array of shape (n, width)
-        The features themselves (not centred), one chunk across the columns.
+    source : dask.array.Array of shape (n, D)
+        ``X``, one chunk across the columns.
+    steps : tuple of tuples
+        ``(function, *arguments)``: a chunk's rows are
+        ``function(rows, n_threads, *arguments)`` applied in order.
     offset : ndarray of shape (width,) or None
+    width, dtype : the rows' after the steps (``source``'s without steps)
     """
 
     streamed = True
     distributed = True
 
-    def __init__(self, array, offset=None):
-        self.array = array
+    def __init__(self, source, steps=(), offset=None, *, width=None, dtype=None, shared=None):
+        self.source = source
+        self.steps = steps
         self.offset = offset
-        self.n_rows, self.width = array.shape
-        self.dtype = array.dtype
-        self.block_rows = max(array.chunks[0])
+        self.n_rows = source.shape[0]
+        self.width = source.shape[1] if width is None else width
+        self.dtype = source.dtype if dtype is None else np.dtype(dtype)
+        self.block_rows = max(source.chunks[0])
+        # what the sources derived from one X share: its chunks as tasks, and the
+        # per-row arrays (labels, weights) already sent to the workers
+        self._shared = {"row arrays": {}} if shared is None else shared
 
-    def take(self, rows):
-        return self.array[rows]
+    def _then(self, step, width, dtype):
+        return DaskRows(self.source, self.steps + (step,), width=width, dtype=dtype, shared=self._shared)
 
     def lifted(self, weights, normalizer, activation, degree, n_threads=1, *, centre=False):
         """The lift, lazily; centred by the mean of the first chunk (as a streamed ``LiftedRows``)."""
         if self.offset is not None:
             raise ValueError("the rows of a centred source are not the features: lift them uncentred")
-        dtype = np.result_type(self.dtype, weights.dtype)
-        array = self.array.map_blocks(
-            _lift_chunk, _dask().delayed(weights, pure=True), normalizer, activation, degree,
-            chunks=(self.array.chunks[0], (weights.shape[1],)), meta=np.empty((0, 0), dtype=dtype),
-        )
-        offset = None
+        dask = _dask()
+        # the weights are one key of the graph, sent once to each worker
+        step = (_lift_step, dask.delayed(weights, pure=True), normalizer, activation, degree)
+        rows = self._then(step, weights.shape[1], np.result_type(self.dtype, weights.dtype))
         if centre:  # averaged on the worker: only the mean comes back
-            offset = np.asarray(array.blocks[0].mean(axis=0, dtype=np.float64).compute()).astype(dtype)
-        return DaskRows(array, offset)
+            (mean,) = dask.compute(dask.delayed(_chunk_mean, pure=True)(self._chunks()[0], rows.steps))
+            rows.offset = mean.astype(rows.dtype)
+        return rows
 
     def project(self, vectors):
         """``features @ vectors``, lazily."""
-        array = self.array.map_blocks(
-            np.matmul, _dask().delayed(vectors, pure=True),
-            chunks=(self.array.chunks[0], (vectors.shape[1],)), meta=np.empty((0, 0), dtype=self.dtype),
-        )
-        return DaskRows(array)
+        return self._then((_project_step, _dask().delayed(vectors, pure=True)), vectors.shape[1], self.dtype)
+
+    @property
+    def array(self):
+        """The rows (without ``offset``) as a lazy dask array with ``source``'s row chunks."""
+        dask = _dask()
+        pieces = [
+            dask.array.from_delayed(dask.delayed(_chunk_rows, pure=True)(chunk, self.steps),
+                                    shape=(rows.stop - rows.start, self.width), meta=np.empty((0, 0), self.dtype))
+            for rows, chunk in zip(self._row_slices(), self._chunks())
+        ]
+        return dask.array.concatenate(pieces)
+
+    def take(self, rows):
+        return self.array[rows]
+
+    def _chunks(self):
+        if "chunks" not in self._shared:
+            self._shared["chunks"] = list(self.source.to_delayed().ravel())
+        return self._shared["chunks"]
 
     def _row_slices(self):
-        ends = np.cumsum(self.array.chunks[0])
-        return [slice(int(end - size), int(end)) for end, size in zip(ends, self.array.chunks[0])]
+        ends = np.cumsum(self.source.chunks[0])
+        return [slice(int(end - size), int(end)) for end, size in zip(ends, self.source.chunks[0])]
+
+    def _chunked(self, array):
+        """``array`` (one entry per row) cut like the chunks; on a cluster, sent to its workers once per fit.
+
+        Put into every pass's graph instead, the labels and weights of 3 million
+        rows made graphs of up to 100 MB ("Sending large graph"), sent through
+        the scheduler at each pass.
+        """
+        sent = self._shared["row arrays"]
+        entry = sent.get(id(array))
+        if entry is None or entry[0] is not array:  # the array is kept: its id cannot be reused meanwhile
+            pieces = [array[rows] for rows in self._row_slices()]
+            client = _distributed_client()
+            entry = (array, pieces if client is None else client.scatter(pieces))
+            sent[id(array)] = entry
+        return entry[1]
+
+    def _tasks(self, task, function, row_arrays):
+        dask = _dask()
+        function = dask.delayed(function, pure=False)  # one key, sent once to each worker, whatever it captures
+        pieces = [self._chunked(array) for array in row_arrays]
+        return [
+            dask.delayed(task, pure=True)(function, rows, chunk, self.steps, self.offset,
+                                          *[piece[index] for piece in pieces])
+            for index, (rows, chunk) in enumerate(zip(self._row_slices(), self._chunks()))
+        ]
 
     def accumulate(self, specs, add, *row_arrays, n_threads=1, combine=None):
         """``_features.accumulate_blocks`` with one task per chunk and a tree of ``combine`` tasks.
@@ -146,15 +201,8 @@ class DaskRows:
         worker it runs on (``_threads.dask_worker_share``).
         """
         dask = _dask()
-        delayed = dask.delayed
-        add = delayed(add, pure=False)  # one key, sent once to each worker, whatever it captures
-        combine = delayed(_combine_with(np.add if combine is None else combine), pure=True)
-        chunks = self.array.to_delayed().ravel()
-        parts = [
-            delayed(_accumulate_chunk, pure=True)(specs, add, rows, chunk, self.offset,
-                                                  *[array[rows] for array in row_arrays])
-            for rows, chunk in zip(self._row_slices(), chunks)
-        ]
+        combine = dask.delayed(_combine_with(np.add if combine is None else combine), pure=True)
+        parts = self._tasks(functools.partial(_accumulate_chunk, specs), add, row_arrays)
         while len(parts) > 1:
             parts = [combine(*parts[i:i + 2]) if i + 1 < len(parts) else parts[i] for i in range(0, len(parts), 2)]
         (result,) = dask.compute(parts[0])
@@ -162,35 +210,56 @@ class DaskRows:
 
     def collect(self, function, *row_arrays, n_threads=1):
         """``function(rows, block, *row_slices, n_threads)`` of every chunk, stacked by rows on the client."""
-        dask = _dask()
-        function = dask.delayed(function, pure=False)
-        chunks = self.array.to_delayed().ravel()
-        parts = [
-            dask.delayed(_collect_chunk, pure=True)(function, rows, chunk, self.offset,
-                                                    *[array[rows] for array in row_arrays])
-            for rows, chunk in zip(self._row_slices(), chunks)
-        ]
-        return np.concatenate(dask.compute(*parts))
+        return np.concatenate(_dask().compute(*self._tasks(_collect_chunk, function, row_arrays)))
 
 
-def _lift_chunk(block, weights, normalizer, activation, degree):
+def _distributed_client():
+    """The ``distributed.Client`` that ``dask.compute`` will use, or None (a local scheduler)."""
+    if "distributed" not in sys.modules:
+        return None
+    from dask.base import get_scheduler
+
+    return getattr(get_scheduler(), "__self__", None)
+
+
+def _lift_step(block, n_threads, weights, normalizer, activation, degree):
+    return lift(block, weights, normalizer, activation, degree, n_threads)
+
+
+def _project_step(block, n_threads, vectors):
+    return block @ vectors
+
+
+def _through(block, steps, n_threads):
+    for function, *arguments in steps:
+        block = function(block, n_threads, *arguments)
+    return block
+
+
+def _chunk_rows(block, steps):
     with numba_threads(None) as n_threads:
-        return lift(block, weights, normalizer, activation, degree, n_threads)
+        return _through(block, steps, n_threads)
 
 
-def _accumulate_chunk(specs, add, rows, block, offset, *row_slices):
+def _chunk_mean(block, steps):
+    return np.mean(_chunk_rows(block, steps), axis=0, dtype=np.float64)
+
+
+def _accumulate_chunk(specs, add, rows, block, steps, offset, *row_slices):
     accumulators = zero_accumulators(specs)
-    if offset is not None:
-        block = block - offset
     with numba_threads(None) as n_threads:
+        block = _through(block, steps, n_threads)
+        if offset is not None:
+            block = block - offset
         add(accumulators, rows, block, *row_slices, n_threads)
     return accumulators
 
 
-def _collect_chunk(function, rows, block, offset, *row_slices):
-    if offset is not None:
-        block = block - offset
+def _collect_chunk(function, rows, block, steps, offset, *row_slices):
     with numba_threads(None) as n_threads:
+        block = _through(block, steps, n_threads)
+        if offset is not None:
+            block = block - offset
         return function(rows, block, *row_slices, n_threads)
 
 

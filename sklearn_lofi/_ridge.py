@@ -106,8 +106,8 @@ def fit_ridge_loo(features, Y, sample_weight, alphas, n_threads=1):
     rotate = functools.partial(_rotated_rows, x_mean=x_mean, V_scaled=V_scaled, q_offset=q_offset)
     tolerance = _exact_share_tolerance(features.dtype)
     if getattr(features, "distributed", False):
-        return _fit_primal_by_chunks(features, rotate, Y, Yt, w, x_mean, y_mean, alphas, V, s, s2, UtY, tolerance,
-                                     n_threads)
+        return _fit_primal_by_chunks(features, rotate, Y, Yt, w, root_w, x_mean, y_mean, alphas, V, s, s2, UtY,
+                                     tolerance, n_threads)
 
     def blocks_of_U():
         # A block holds its features, their centred copy and U (float64), and
@@ -162,7 +162,8 @@ def _primal_coefficients(alphas, best, V, s, s2, UtY, x_mean, y_mean):
     return alpha, coef, y_mean - x_mean @ coef
 
 
-def _fit_primal_by_chunks(features, rotate, Y, Yt, w, x_mean, y_mean, alphas, V, s, s2, UtY, tolerance, n_threads):
+def _fit_primal_by_chunks(features, rotate, Y, Yt, w, root_w, x_mean, y_mean, alphas, V, s, s2, UtY, tolerance,
+                          n_threads):
     """The primal path's leave-one-out choice on a source of remote chunks (``_distributed.DaskRows``).
 
     The per-row, per-candidate denominators stay with their chunks: a first
@@ -174,14 +175,14 @@ def _fit_primal_by_chunks(features, rotate, Y, Yt, w, x_mean, y_mean, alphas, V,
     (scores,) = accumulate_blocks(
         features, [((alphas.size,), np.float64)],
         functools.partial(_add_loo_squares, rotate=rotate, s2=s2, UtY=UtY, alphas=alphas, tolerance=tolerance),
-        Yt, np.sqrt(w), base_leverage, n_threads=n_threads)
+        Yt, root_w, base_leverage, n_threads=n_threads)
     scores /= n * m
     best = int(np.argmin(scores))
     alpha, coef, intercept = _primal_coefficients(alphas, best, V, s, s2, UtY, x_mean, y_mean)
     loo = features.collect(
         functools.partial(_chunk_loo_predictions, rotate=rotate, s2=s2, UtY=UtY, alpha=alphas[best:best + 1],
                           tolerance=tolerance, coef=coef.astype(features.dtype), intercept=intercept),
-        Y, Yt, np.sqrt(w), base_leverage, n_threads=n_threads)
+        Y, Yt, root_w, base_leverage, n_threads=n_threads)
     return coef, intercept, alpha, scores, loo
 
 
