@@ -25,6 +25,7 @@ SMALL_VERSIONS = {
     "kernel_cost.py": ["--quick"],
     "kernels.py": ["--quick"],
     "memory.py": ["--quick"],
+    "out_of_core.py": ["--quick"],
     "planted.py": ["--d", "10", "--ratios", "5,10", "--seeds", "1", "--width", "128"],
     "readout.py": ["--quick"],
     "real_data.py": ["--quick"],
