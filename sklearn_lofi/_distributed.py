@@ -12,10 +12,10 @@ them exactly as in memory. The per-chunk code is the in-memory code
 (``_features.accumulate_blocks``); the two paths differ only in where the
 blocks come from and in the order of the sums.
 
-A layer's representation is never held: a :class:`DaskRows` is a lazy dask
-array (a chain of lifts and projections from ``X``), so each pass recomputes
-its chunk from ``X``, as the in-memory path does for row blocks beyond
-``working_memory``. The lift weights and fitted directions enter the task
+A layer's representation is never held: a :class:`DaskRows` is ``X`` and
+the chain of lifts and projections of the layers so far, and each task of a
+pass reads its chunk of ``X`` and runs the chain itself, as the in-memory path
+recomputes row blocks beyond ``working_memory``. The lift weights and fitted directions enter the task
 graph once (as ``dask.delayed`` keys), not once per chunk.
 
 What the client holds: the labels, weights and leave-one-out predictions
@@ -186,7 +186,7 @@ class DaskRows:
 
     def _tasks(self, task, function, row_arrays):
         dask = _dask()
-        function = dask.delayed(function, pure=False)  # one key, sent once to each worker, whatever it captures
+        function = _one_key(function)
         pieces = [self._chunked(array) for array in row_arrays]
         return [
             dask.delayed(task, pure=True)(function, rows, chunk, self.steps, self.offset,
@@ -220,6 +220,20 @@ def _distributed_client():
     from dask.base import get_scheduler
 
     return getattr(get_scheduler(), "__self__", None)
+
+
+def _one_key(obj):
+    """``obj`` as one key that every task of a pass shares, sent once to each worker that needs it.
+
+    On a distributed cluster it is scattered (sent to a worker directly, and
+    between workers from there) rather than put into the graph: the readout's
+    passes capture its ``p x p`` rotation, 32 MiB at ``head_width=2048``,
+    which the graph would carry through the scheduler ("Sending large graph").
+    """
+    client = _distributed_client()
+    if client is None:
+        return _dask().delayed(obj, pure=False)
+    return client.scatter(obj, hash=False)
 
 
 def _lift_step(block, n_threads, weights, normalizer, activation, degree):
