@@ -39,8 +39,8 @@ that drifts in machine load hit all of them), and the table shows the
 ``cv_results_["mean_test_score"]`` is compared with the loky one for exact
 equality (and so are the per-split scores).
 
-Run (15 minutes on 2 cores with other jobs running, load average 4-12; each fit
-takes about 2.5 s on one idle core, so an idle loky search should take about 35 s)::
+Run (10 minutes on an idle 2-core machine, where a loky search takes about
+40 s; the results in ``doc/distributed.rst`` come from this command)::
 
     python benchmarks/distributed_grid_search.py --json benchmarks/results/distributed_grid_search.json
 
