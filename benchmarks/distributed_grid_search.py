@@ -199,6 +199,7 @@ def main(argv=None):
     degrees = grid["degree"]
     warm_X, warm_y = X[:WARM_UP_ROWS], y[:WARM_UP_ROWS]
     rows = {"loky": {"backend": "loky", "n_workers": LOKY_N_JOBS, "startup_seconds": None}}
+    environment = dict(os.environ)
     with contextlib.ExitStack() as stack:
         clients = {}
         for k in worker_counts:
@@ -212,6 +213,11 @@ def main(argv=None):
             clients[k] = client
             rows[k] = {"backend": "dask", "n_workers": k, "startup_seconds": startup}
             print(f"dask LocalCluster with {k} worker(s) started in {startup:.2f} s", flush=True)
+        # Dask's nanny leaves its pre-spawn-environ (OMP_NUM_THREADS=1, ...) in this
+        # process's environment, which loky's workers would inherit instead of the
+        # cpu_count // n_jobs BLAS threads they get by default
+        os.environ.clear()
+        os.environ.update(environment)
 
         # warm-up: untimed in the table, reported
         start = time.perf_counter()
