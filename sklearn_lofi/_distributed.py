@@ -72,7 +72,8 @@ def check_dask_rows(X, owner):
         raise ValueError(f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is required by "
                          f"{owner}.")
     X = as_float_rows(X)
-    if not bool(_dask().array.isfinite(X).all().compute()):
+    (finite,) = _compute(_dask().array.isfinite(X).all())
+    if not finite:
         raise ValueError(f"Input X contains NaN or infinity; {owner} needs finite values.")
     return X
 
@@ -137,7 +138,7 @@ class DaskRows:
         step = (_lift_step, dask.delayed(weights, pure=True), normalizer, activation, degree)
         rows = self._then(step, weights.shape[1], np.result_type(self.dtype, weights.dtype))
         if centre:  # averaged on the worker: only the mean comes back
-            (mean,) = dask.compute(dask.delayed(_chunk_mean, pure=True)(self._chunks()[0], rows.steps))
+            (mean,) = _compute(dask.delayed(_chunk_mean, pure=True)(self._chunks()[0], rows.steps))
             rows.offset = mean.astype(rows.dtype)
         return rows
 
@@ -200,22 +201,84 @@ class DaskRows:
         ``n_threads`` is ignored: each task takes the numba threads of the
         worker it runs on (``_threads.dask_worker_share``).
         """
-        dask = _dask()
-        combine = dask.delayed(_combine_with(np.add if combine is None else combine), pure=True)
-        parts = self._tasks(functools.partial(_accumulate_chunk, specs), add, row_arrays)
-        while len(parts) > 1:
-            parts = [combine(*parts[i:i + 2]) if i + 1 < len(parts) else parts[i] for i in range(0, len(parts), 2)]
-        (result,) = dask.compute(parts[0])
+        combine = _dask().delayed(_combine_with(np.add if combine is None else combine), pure=True)
+
+        def tree():
+            parts = self._tasks(functools.partial(_accumulate_chunk, specs), add, row_arrays)
+            while len(parts) > 1:
+                parts = [combine(*parts[i:i + 2]) if i + 1 < len(parts) else parts[i]
+                         for i in range(0, len(parts), 2)]
+            return parts
+
+        (result,) = self._run(tree)
         return result
 
     def collect(self, function, *row_arrays, n_threads=1):
         """``function(rows, block, *row_slices, n_threads)`` of every chunk, stacked by rows on the client."""
-        return np.concatenate(_dask().compute(*self._tasks(_collect_chunk, function, row_arrays)))
+        return np.concatenate(self._run(lambda: self._tasks(_collect_chunk, function, row_arrays)))
+
+    def _run(self, build):
+        """``_compute(*build())``, built and run again if the cluster lost what was scattered for it.
+
+        Scattered data have no task to recompute them: a worker that is
+        restarted (beyond its memory limit) or removed takes its share of the
+        labels and weights with it, and the pass's tasks are cancelled. They
+        are scattered anew for the next attempt.
+        """
+        lost = _lost_data_errors()
+        for _ in range(_ATTEMPTS):
+            try:
+                return _compute(*build())
+            except lost as error:
+                self._shared["row arrays"].clear()
+                last_error = error
+        raise RuntimeError(
+            f"The Dask cluster lost data of this fit {_ATTEMPTS} times in a row: its workers were restarted or "
+            "removed, most often for going beyond their memory limit (see the workers' logs; doc/distributed.rst "
+            f"says how much memory a worker needs). No model was fitted. Last error: {last_error}"
+        ) from last_error
+
+
+# attempts of a pass whose scattered data a lost worker took with it
+_ATTEMPTS = 3
+
+
+def _lost_data_errors():
+    client = sys.modules.get("distributed.client")
+    if client is None:
+        return ()
+    return tuple(getattr(client, name) for name in ("FutureCancelledError", "FuturesCancelledError")
+                 if hasattr(client, name))
+
+
+def _in_worker_task():
+    distributed = sys.modules.get("distributed")
+    if distributed is None:
+        return False
+    try:
+        distributed.get_worker()
+    except ValueError:
+        return False
+    return True
+
+
+def _compute(*collections):
+    """``dask.compute``; inside a task of a Dask worker, in that task itself.
+
+    A fit that joblib's Dask backend sends to a worker (a grid search on a
+    dask ``X``) runs its passes in its own task, as a fit under loky does in
+    its process: sent to the cluster from there, they held the worker's
+    thread while waiting for tasks of their own, and the data they scattered
+    were lost to them in about one search in six ("lost dependencies").
+    """
+    if _in_worker_task():
+        return _dask().compute(*collections, scheduler="sync")
+    return _dask().compute(*collections)
 
 
 def _distributed_client():
-    """The ``distributed.Client`` that ``dask.compute`` will use, or None (a local scheduler)."""
-    if "distributed" not in sys.modules:
+    """The ``distributed.Client`` that :func:`_compute` sends tasks to, or None (a local scheduler)."""
+    if "distributed" not in sys.modules or _in_worker_task():
         return None
     from dask.base import get_scheduler
 

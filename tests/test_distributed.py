@@ -247,7 +247,7 @@ def _assert_same_search(dask_search, loky_search):
     assert dask_results["params"] == loky_results["params"]
     for key in [f"split{i}_test_score" for i in range(CV)] + ["mean_test_score", "rank_test_score"]:
         np.testing.assert_array_equal(dask_results[key], loky_results[key], err_msg=key)
-    assert dask_search.best_params_ == loky_search.best_params_
+    assert dask_search.best_params_ == loky_search.best_params_ or not dask_search.refit
 
 
 # --------------------------------------------------------------------------------------
@@ -286,6 +286,32 @@ def test_cross_validate_on_dask_equals_loky(client, datasets):
         np.testing.assert_array_equal(from_dask.predict_proba(X), from_loky.predict_proba(X))
     assert _broadcast_problems(client, X, seen) == []
     assert _task_problems(X, seen) == []
+
+
+def test_grid_search_of_a_dask_array_on_dask_runs_each_fit_in_its_task(client, datasets):
+    # A fit that joblib's Dask backend runs in a worker task computes the passes
+    # over its dask X in that task (as under loky, in its process): from there,
+    # tasks of its own held the worker's thread and lost their scattered labels
+    # in about one search in six ("lost dependencies").
+    da = pytest.importorskip("dask.array")
+    X, y = datasets["classification"]
+    grid = {"degree": [None, 2], "width": [8, 16]}
+
+    def search():
+        return GridSearchCV(NeuralLoFiClassifier(n_components=2, head_width=16, random_state=0), grid, cv=CV,
+                            scoring="neg_log_loss", n_jobs=N_WORKERS, error_score="raise", refit=False)
+
+    X = da.from_array(X, chunks=(50, -1))
+    reference = _under_loky(search().fit, X, y)  # the same chunks, summed in the same order
+    for _ in range(2):
+        _wait_until_the_cluster_is_empty(client)
+        client.run_on_scheduler(_reset_recorder)
+        with joblib.parallel_config(backend="dask"):
+            on_dask = search().fit(X, y)
+        tasks = client.run_on_scheduler(_recorded_tasks)
+        _assert_same_search(on_dask, reference)
+        nested = [key for key in tasks if any(name in key for name in ("accumulate", "combine", "collect"))]
+        assert tasks and not nested, nested
 
 
 @pytest.mark.parametrize("shipped", ["copy", "list-of-rows"])
