@@ -51,6 +51,8 @@ def validate_fit_data(estimator, X, y, **y_checks):
         raise ValueError(f"Found input variables with inconsistent numbers of samples: [{X.shape[0]}, "
                          f"{_num_samples(y)}]")
     estimator.n_features_in_ = X.shape[1]
+    if hasattr(estimator, "feature_names_in_"):  # a dask array has no column names: forget an earlier fit's
+        del estimator.feature_names_in_
     return X, y
 
 

@@ -191,6 +191,16 @@ def test_bad_dask_input_is_named_and_fits_nothing(client, cancer):
         model.predict(da.from_array(X[:, 1:], chunks=100))
 
 
+def test_refit_on_a_dask_array_forgets_the_feature_names_of_a_dataframe_fit(client, cancer):
+    pd = pytest.importorskip("pandas")
+    X, y = cancer
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    model = NeuralLoFiClassifier(width=32, n_components=2, head_width=32, random_state=0).fit(frame, y)
+    assert list(model.feature_names_in_) == list(frame.columns)
+    model.fit(da.from_array(X, chunks=100), y)
+    assert not hasattr(model, "feature_names_in_") and model.n_features_in_ == X.shape[1]
+
+
 def test_kernel_estimators_compute_dask_input_in_memory(client, cancer):
     # the n x n kernel form has no out-of-core fit: a dask X is computed, as by scikit-learn's own estimators
     X, y = cancer
@@ -200,3 +210,52 @@ def test_kernel_estimators_compute_dask_input_in_memory(client, cancer):
     scores = model.decision_function(da.from_array(X, chunks=50))
     assert isinstance(scores, np.ndarray)
     assert_close(scores, expected)
+
+
+def _exit_at_call(block, counter, call):
+    # Every chunk read adds a byte to ``counter``; the read that makes it ``call``
+    # bytes long ends its worker process, as the nanny ends a worker beyond its
+    # memory limit (it then starts a new one).
+    import os
+
+    with open(counter, "ab") as handle:
+        handle.write(b".")
+    if os.path.getsize(counter) == call:
+        os._exit(1)
+    return block
+
+
+def test_fit_survives_a_worker_lost_during_a_pass(client, cancer, tmp_path):
+    # The labels and weights a fit scatters have no task to recompute them: the
+    # worker that dies takes its share with it. The pass is built again and they
+    # are scattered anew; the result is the fit of an undisturbed cluster.
+    X, y = cancer
+    params = dict(width=64, n_components=4, head_width=64, random_state=0)
+    expected = NeuralLoFiClassifier(**params).fit(X, y).decision_function(X)
+    n_chunks = 6
+    counter = tmp_path / "reads"
+    lazy = da.from_array(X, chunks=(-(-X.shape[0] // n_chunks), -1))
+    # the finite check reads every chunk once; the second pass (the first layer's
+    # normalisation) sends the weights to the workers: a worker dies in its middle
+    dying = lazy.map_blocks(_exit_at_call, str(counter), n_chunks + 3, meta=np.empty((0, 0), X.dtype))
+    model = NeuralLoFiClassifier(**params).fit(dying, y)
+    assert counter.stat().st_size > n_chunks + 3  # the worker did die, and the fit went on
+    assert_close(model.decision_function(X), expected)
+    client.wait_for_workers(2, timeout=60)  # the nanny's new worker, for the tests after this one
+
+
+def test_a_fit_that_keeps_losing_its_scattered_data_stops_with_a_clear_error():
+    from distributed.client import FutureCancelledError
+
+    from sklearn_lofi._distributed import DaskRows
+
+    attempts = []
+
+    def lost_again():
+        attempts.append(1)
+        raise FutureCancelledError("ndarray-0", "lost dependencies")
+
+    rows = DaskRows(da.from_array(np.ones((4, 2)), chunks=2))
+    with pytest.raises(RuntimeError, match="lost data of this fit 3 times in a row.*memory limit"):
+        rows._run(lost_again)
+    assert len(attempts) == 3
