@@ -32,7 +32,7 @@ import numpy as np
 from ._features import lift, zero_accumulators
 from ._threads import numba_threads
 
-_EXTRA_HINT = 'pip install "sklearn_lofi[distributed]"'
+_EXTRA_HINT = 'pip install "dask[array]" distributed (the distributed extra of sklearn_lofi)'
 
 
 def is_dask_array(X):
@@ -49,21 +49,41 @@ def _dask():
     return dask
 
 
+def is_other_dask_collection(X):
+    """Whether ``X`` is a dask collection other than an array (a DataFrame, a Series, a bag)."""
+    dask = sys.modules.get("dask")
+    return dask is not None and dask.is_dask_collection(X) and not is_dask_array(X)
+
+
+def check_dask_layout(X, owner):
+    """The checks a dask ``X`` gets before a fit or a prediction: a dask array, 2-D, numeric.
+
+    A dask DataFrame is refused rather than computed into memory, which is
+    what ``np.asarray`` would do.
+    """
+    if is_other_dask_collection(X):
+        raise TypeError(
+            f"{owner} takes a dask array, not a {type(X).__module__.split('.')[0]} {type(X).__name__}: "
+            "convert a dask DataFrame with X.to_dask_array(lengths=True), or compute it into memory."
+        )
+    if X.ndim != 2:
+        raise ValueError(f"{owner} expects a 2-D dask array X; got {X.ndim} dimension(s).")
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"{owner} needs a numeric dask array X; got dtype {X.dtype}.")
+
+
 def check_dask_rows(X, owner):
     """Validate a dask array ``X`` for an out-of-core fit; return it row-chunked and float.
 
     The checks of ``validate_data`` that need no data (dimensions, dtype,
     sizes) run at once; the finite check is one pass over ``X`` on the workers.
     """
-    if X.ndim != 2:
-        raise ValueError(f"{owner} expects a 2-D dask array X; got {X.ndim} dimension(s).")
+    check_dask_layout(X, owner)
     if any(math.isnan(size) for size in X.chunks[0]):
         raise ValueError(
             f"{owner} needs the row chunk sizes of the dask array X, which are unknown (NaN), as after "
             "boolean indexing or from a dask DataFrame; call X.compute_chunk_sizes() first."
         )
-    if X.dtype.kind not in "biuf":
-        raise ValueError(f"{owner} needs a numeric dask array X; got dtype {X.dtype}.")
     n_samples, n_features = X.shape
     if n_samples < 2:
         raise ValueError(f"Found array with {n_samples} sample(s) (shape={X.shape}) while a minimum of 2 is "

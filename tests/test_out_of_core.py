@@ -189,6 +189,34 @@ def test_bad_dask_input_is_named_and_fits_nothing(client, cancer):
     assert vars(model).keys() == fitted.keys() and model.coef_ is fitted["coef_"]  # the previous fit is kept
     with pytest.raises(ValueError, match="X has 29 features, but NeuralLoFiClassifier is expecting 30"):
         model.predict(da.from_array(X[:, 1:], chunks=100))
+    with pytest.raises(ValueError, match="2-D dask array X; got 1 dimension"):
+        model.predict_proba(da.from_array(X[:, 0], chunks=100))
+    with pytest.raises(ValueError, match="numeric dask array X; got dtype <U"):
+        model.decision_function(da.from_array(X.astype(str), chunks=100))
+
+
+def test_other_dask_collections_are_refused_not_computed(client, cancer):
+    # np.asarray would compute a dask DataFrame into this process: the very thing
+    # an out-of-core fit is for avoiding
+    X, y = cancer
+    model = NeuralLoFiClassifier(width=32, n_components=2, head_width=32, random_state=0)
+    collections = [__import__("dask").delayed(X)]
+    try:
+        import dask.dataframe as dd
+        import pandas as pd
+    except ImportError:  # the dataframe extra of dask (pandas, pyarrow) is not ours
+        pass
+    else:
+        collections.append(dd.from_pandas(pd.DataFrame(X), npartitions=3))
+    for collection in collections:
+        with pytest.raises(TypeError, match=rf"takes a dask array, not a dask {type(collection).__name__}.*"
+                                            r"to_dask_array\(lengths=True\)"):
+            model.fit(collection, y)
+        assert not hasattr(model, "n_features_in_")
+    model.fit(X, y)
+    for collection in collections:
+        with pytest.raises(TypeError, match="takes a dask array"):
+            model.predict(collection)
 
 
 def test_refit_on_a_dask_array_forgets_the_feature_names_of_a_dataframe_fit(client, cancer):
