@@ -64,12 +64,12 @@ def check_dask_layout(X, owner):
     if is_other_dask_collection(X):
         raise TypeError(
             f"{owner} takes a dask array, not a {type(X).__module__.split('.')[0]} {type(X).__name__}: "
-            "convert a dask DataFrame with X.to_dask_array(lengths=True), or compute it into memory."
+            "convert it with X.to_dask_array(lengths=True), or compute it into memory."
         )
     if X.ndim != 2:
         raise ValueError(f"{owner} expects a 2-D dask array X; got {X.ndim} dimension(s).")
     if X.dtype.kind not in "biuf":
-        raise ValueError(f"{owner} needs a numeric dask array X; got dtype {X.dtype}.")
+        raise ValueError(f"{owner} needs a real-valued numeric dask array X; got dtype {X.dtype}.")
 
 
 def check_dask_rows(X, owner):
@@ -255,7 +255,7 @@ class DaskRows:
         raise RuntimeError(
             f"The Dask cluster lost data of this fit {_ATTEMPTS} times in a row: its workers were restarted or "
             "removed, most often for going beyond their memory limit (see the workers' logs; doc/distributed.rst "
-            f"says how much memory a worker needs). No model was fitted. Last error: {last_error}"
+            "says how much memory a worker needs). No model was fitted."
         ) from last_error
 
 

@@ -193,6 +193,8 @@ def test_bad_dask_input_is_named_and_fits_nothing(client, cancer):
         model.predict_proba(da.from_array(X[:, 0], chunks=100))
     with pytest.raises(ValueError, match="numeric dask array X; got dtype <U"):
         model.decision_function(da.from_array(X.astype(str), chunks=100))
+    with pytest.raises(ValueError, match="real-valued numeric dask array X; got dtype complex128"):
+        model.predict(da.from_array(X + 1j, chunks=100))
 
 
 def test_other_dask_collections_are_refused_not_computed(client, cancer):
