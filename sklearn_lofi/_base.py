@@ -24,7 +24,7 @@ from sklearn.utils.validation import (
 )
 
 from ._activations import ACTIVATIONS
-from ._distributed import check_dask_layout, check_dask_rows, is_dask_array, is_other_dask_collection, lazy_rows
+from ._distributed import check_dask_layout, check_dask_rows, is_dask_array, is_dask_collection, lazy_rows
 from ._calibration import binary_logits, fit_temperature, probabilities
 from ._ridge import DEFAULT_ALPHAS, fit_kernel_ridge_loo, fit_ridge_loo
 from ._spectral import warn_reduced
@@ -43,7 +43,7 @@ def validate_fit_data(estimator, X, y, **y_checks):
     (``_distributed.check_dask_rows``), never brought to the client. ``y``
     is (a dask ``y`` computed first), with the same checks as in memory.
     """
-    if not (getattr(estimator, "_out_of_core", False) and (is_dask_array(X) or is_other_dask_collection(X))):
+    if not (getattr(estimator, "_out_of_core", False) and is_dask_collection(X)):
         return validate_data(estimator, X, y, dtype=FLOAT_DTYPES, ensure_min_samples=2, **y_checks)
     X = check_dask_rows(X, type(estimator).__name__)
     y = validate_data(estimator, "no_validation", np.asarray(y) if is_dask_array(y) else y, **y_checks)
@@ -62,7 +62,7 @@ def maps_dask_chunks(estimator, X):
     True for a dask ``X`` and an estimator that fits out of core, once it is
     known to be fitted and ``X`` has the fitted number of columns.
     """
-    if not (getattr(estimator, "_out_of_core", False) and (is_dask_array(X) or is_other_dask_collection(X))):
+    if not (getattr(estimator, "_out_of_core", False) and is_dask_collection(X)):
         return False
     check_is_fitted(estimator)
     check_dask_layout(X, type(estimator).__name__)

@@ -14,9 +14,10 @@ blocks come from and in the order of the sums.
 
 A layer's representation is never held: a :class:`DaskRows` is ``X`` and
 the chain of lifts and projections of the layers so far, and each task of a
-pass reads its chunk of ``X`` and runs the chain itself, as the in-memory path
-recomputes row blocks beyond ``working_memory``. The lift weights and fitted directions enter the task
-graph once (as ``dask.delayed`` keys), not once per chunk.
+pass reads its chunk of ``X`` and runs the chain itself, as the in-memory
+path recomputes row blocks beyond ``working_memory``. The lift weights and
+fitted directions enter the task graph once (as ``dask.delayed`` keys), not
+once per chunk.
 
 What the client holds: the labels, weights and leave-one-out predictions
 (a few numbers per row) and the P x P operator; never a row of ``X`` or of
@@ -30,7 +31,7 @@ import sys
 import numpy as np
 
 from ._features import lift, zero_accumulators
-from ._threads import numba_threads
+from ._threads import current_dask_worker, numba_threads
 
 _EXTRA_HINT = 'pip install "dask[array]" distributed (the distributed extra of sklearn_lofi)'
 
@@ -49,10 +50,10 @@ def _dask():
     return dask
 
 
-def is_other_dask_collection(X):
-    """Whether ``X`` is a dask collection other than an array (a DataFrame, a Series, a bag)."""
+def is_dask_collection(X):
+    """Whether ``X`` is any dask collection: an array, a DataFrame, a Series, a bag (without importing dask)."""
     dask = sys.modules.get("dask")
-    return dask is not None and dask.is_dask_collection(X) and not is_dask_array(X)
+    return dask is not None and dask.is_dask_collection(X)
 
 
 def check_dask_layout(X, owner):
@@ -61,7 +62,7 @@ def check_dask_layout(X, owner):
     A dask DataFrame is refused rather than computed into memory, which is
     what ``np.asarray`` would do.
     """
-    if is_other_dask_collection(X):
+    if not is_dask_array(X):
         raise TypeError(
             f"{owner} takes a dask array, not a {type(X).__module__.split('.')[0]} {type(X).__name__}: "
             "convert it with X.to_dask_array(lengths=True), or compute it into memory."
@@ -271,17 +272,6 @@ def _lost_data_errors():
                  if hasattr(client, name))
 
 
-def _in_worker_task():
-    distributed = sys.modules.get("distributed")
-    if distributed is None:
-        return False
-    try:
-        distributed.get_worker()
-    except ValueError:
-        return False
-    return True
-
-
 def _compute(*collections):
     """``dask.compute``; inside a task of a Dask worker, in that task itself.
 
@@ -291,14 +281,14 @@ def _compute(*collections):
     thread while waiting for tasks of their own, and the data they scattered
     were lost to them in about one search in six ("lost dependencies").
     """
-    if _in_worker_task():
+    if current_dask_worker() is not None:
         return _dask().compute(*collections, scheduler="sync")
     return _dask().compute(*collections)
 
 
 def _distributed_client():
     """The ``distributed.Client`` that :func:`_compute` sends tasks to, or None (a local scheduler)."""
-    if "distributed" not in sys.modules or _in_worker_task():
+    if "distributed" not in sys.modules or current_dask_worker() is not None:
         return None
     from dask.base import get_scheduler
 
@@ -342,22 +332,21 @@ def _chunk_mean(block, steps):
     return np.mean(_chunk_rows(block, steps), axis=0, dtype=np.float64)
 
 
+def _through_centred(block, steps, offset, n_threads):
+    block = _through(block, steps, n_threads)
+    return block if offset is None else block - offset
+
+
 def _accumulate_chunk(specs, add, rows, block, steps, offset, *row_slices):
     accumulators = zero_accumulators(specs)
     with numba_threads(None) as n_threads:
-        block = _through(block, steps, n_threads)
-        if offset is not None:
-            block = block - offset
-        add(accumulators, rows, block, *row_slices, n_threads)
+        add(accumulators, rows, _through_centred(block, steps, offset, n_threads), *row_slices, n_threads)
     return accumulators
 
 
 def _collect_chunk(function, rows, block, steps, offset, *row_slices):
     with numba_threads(None) as n_threads:
-        block = _through(block, steps, n_threads)
-        if offset is not None:
-            block = block - offset
-        return function(rows, block, *row_slices, n_threads)
+        return function(rows, _through_centred(block, steps, offset, n_threads), *row_slices, n_threads)
 
 
 class _combine_with:

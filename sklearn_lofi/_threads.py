@@ -69,6 +69,17 @@ _SHARE_TTL_SECONDS = 30.0
 _share_cache = {}
 
 
+def current_dask_worker():
+    """The Dask worker whose task this thread runs, or None (also when distributed was never imported)."""
+    distributed = sys.modules.get("distributed")
+    if distributed is None:
+        return None
+    try:
+        return distributed.get_worker()
+    except ValueError:
+        return None
+
+
 def dask_worker_share():
     """numba threads for one task of the Dask worker running this thread, or None elsewhere.
 
@@ -79,13 +90,10 @@ def dask_worker_share():
     host's usable cores over the worker threads of all workers on that host
     (from the scheduler), at least 1.
     """
-    distributed = sys.modules.get("distributed")
-    if distributed is None:  # never imported: not inside a worker
+    worker = current_dask_worker()
+    if worker is None:
         return None
-    try:
-        worker = distributed.get_worker()
-    except ValueError:
-        return None
+    distributed = sys.modules["distributed"]
     now = time.monotonic()
     cached = _share_cache.get(worker.address)
     if cached is not None and now - cached[1] < _SHARE_TTL_SECONDS:
