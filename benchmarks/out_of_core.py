@@ -75,9 +75,11 @@ the worker at 80 % and restarts it at 95 %, so pick
 little: the default run is near the edge on purpose. On 2026-12-04 it
 completed with worker peaks of 363-366 MiB (71 % of the limit), no pause, no
 restart, and 90-190 MiB of small results (partial sums waiting for their tree)
-spilled and read back; an earlier version of the fit, which stored each lifted
+spilled and read back; rerun after the last change to the out-of-core code,
+with idle workers at 254 MiB, it peaked at 384-385 MiB (75 %), no pause, no
+restart, and spilled 1.4-1.8 GiB of partial sums; an earlier version of the fit, which stored each lifted
 chunk as a task result of its own, peaked at 395-415 MiB, paused a worker and
-spilled 1.1-1.8 GB. 768 MiB workers spill nothing. Smaller chunks cost more
+spilled 1.1-1.8 GB. 768 MiB workers spill nothing (peaks 419-423 MiB). Smaller chunks cost more
 tasks and scheduler time, never accuracy.
 
 Run (X of 1.5 GiB against 2 workers of 512 MiB each; about 3 minutes on 2
