@@ -65,7 +65,8 @@ def check_dask_layout(X, owner):
     if not is_dask_array(X):
         raise TypeError(
             f"{owner} takes a dask array, not a {type(X).__module__.split('.')[0]} {type(X).__name__}: "
-            "convert it with X.to_dask_array(lengths=True), or compute it into memory."
+            "convert it to a dask array first (a DataFrame or a Series with X.to_dask_array(lengths=True)), "
+            "or compute it into memory."
         )
     if X.ndim != 2:
         raise ValueError(f"{owner} expects a 2-D dask array X; got {X.ndim} dimension(s).")
